@@ -1,0 +1,92 @@
+"""Configuration: FEDI_* environment variables over an optional fedi.toml (the environment wins)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from fedi.errors import ConfigError
+
+_DOMAIN_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, not {value!r}")
+
+
+@dataclass(frozen=True)
+class Config:
+    domain: str
+    scheme: str = "https"
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    allow_private_addresses: bool = False
+    instance_title: str = "fedi"
+    registrations_open: bool = False
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, toml_path: str | None = None) -> Config:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        path = Path(toml_path or env.get("FEDI_CONFIG", "fedi.toml"))
+        if path.is_file():
+            try:
+                values.update({k.upper(): v for k, v in tomllib.loads(path.read_text()).items()})
+            except (tomllib.TOMLDecodeError, OSError) as exc:
+                raise ConfigError(f"cannot read {path}: {exc}") from exc
+        for key, value in env.items():
+            if key.startswith("FEDI_"):
+                values[key[5:]] = value
+        domain = str(values.get("DOMAIN", "")).strip()
+        if not domain:
+            raise ConfigError("FEDI_DOMAIN is required (e.g. 127.0.0.1:8000 or pics.example)")
+        if not _DOMAIN_RE.match(domain):
+            raise ConfigError(f"FEDI_DOMAIN is not a host[:port]: {domain!r}")
+        scheme = str(values.get("SCHEME", "https")).strip().lower()
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"FEDI_SCHEME must be https or http, not {scheme!r}")
+        data_dir = Path(str(values.get("DATA_DIR", "./data"))).expanduser().resolve()
+        db_url = str(values.get("DATABASE_URL", "")).strip() or f"sqlite://{data_dir / 'fedi.sqlite3'}"
+        db_url = _normalise_db_url(db_url)
+        return cls(
+            domain=domain.lower(),
+            scheme=scheme,
+            data_dir=data_dir,
+            database_url=db_url,
+            allow_private_addresses=_flag("FEDI_ALLOW_PRIVATE_ADDRESSES", values.get("ALLOW_PRIVATE_ADDRESSES", "")),
+            instance_title=str(values.get("INSTANCE_TITLE", "fedi")),
+            registrations_open=_flag("FEDI_REGISTRATIONS_OPEN", values.get("REGISTRATIONS_OPEN", "")),
+        )
+
+
+def _normalise_db_url(url: str) -> str:
+    """Accept sqlite:///abs/path, sqlite://path, postgres:// and postgresql:// forms."""
+    if url.startswith("postgresql://"):
+        return "postgres://" + url[len("postgresql://"):]
+    if url.startswith(("sqlite://", "postgres://", "asyncpg://")):
+        return url
+    raise ConfigError(f"FEDI_DATABASE_URL must start with sqlite:// or postgres://, not {url.split(':')[0]!r}")

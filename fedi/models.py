@@ -1,0 +1,266 @@
+"""Storage: every row fedi keeps. Models hold data only; conversion lives in builders/serializers."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
+class Account(Model):
+    """A person: local (domain is None, has keys) or remote (cached copy of an actor)."""
+
+    id = fields.BigIntField(primary_key=True)
+    username = fields.CharField(max_length=255)
+    domain = fields.CharField(max_length=255, null=True, db_index=True)
+    uri = fields.CharField(max_length=2048, unique=True)
+    url = fields.CharField(max_length=2048, null=True)
+    actor_type = fields.CharField(max_length=32, default="Person")
+    display_name = fields.CharField(max_length=255, default="")
+    summary = fields.TextField(default="")
+    avatar_url = fields.CharField(max_length=2048, null=True)
+    header_url = fields.CharField(max_length=2048, null=True)
+    inbox = fields.CharField(max_length=2048, default="")
+    shared_inbox = fields.CharField(max_length=2048, null=True)
+    outbox = fields.CharField(max_length=2048, null=True)
+    followers_url = fields.CharField(max_length=2048, null=True)
+    following_url = fields.CharField(max_length=2048, null=True)
+    key_id = fields.CharField(max_length=2048, null=True, db_index=True)
+    public_key_pem = fields.TextField(default="")
+    private_key_pem = fields.TextField(null=True)
+    password_hash = fields.CharField(max_length=255, null=True)
+    manually_approves_followers = fields.BooleanField(default=False)
+    discoverable = fields.BooleanField(default=True)
+    bot = fields.BooleanField(default=False)
+    suspended = fields.BooleanField(default=False)
+    gone = fields.BooleanField(default=False)
+    followers_count = fields.IntField(default=0)
+    following_count = fields.IntField(default=0)
+    statuses_count = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    fetched_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "accounts"
+        unique_together = (("username", "domain"),)
+
+    @property
+    def local(self) -> bool:
+        return self.domain is None
+
+    def acct(self) -> str:
+        return self.username if self.domain is None else f"{self.username}@{self.domain}"
+
+
+class Post(Model):
+    """A status: an image post, a reply, or a boost (reblog_of set, like Mastodon)."""
+
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(max_length=2048, unique=True)
+    url = fields.CharField(max_length=2048, null=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="posts", on_delete=fields.CASCADE
+    )
+    local = fields.BooleanField(default=False)
+    text = fields.TextField(default="")
+    content = fields.TextField(default="")
+    visibility = fields.CharField(max_length=16, default="public")
+    sensitive = fields.BooleanField(default=False)
+    spoiler_text = fields.TextField(default="")
+    language = fields.CharField(max_length=16, null=True)
+    in_reply_to_uri = fields.CharField(max_length=2048, null=True, db_index=True)
+    in_reply_to: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="replies", null=True, on_delete=fields.SET_NULL
+    )
+    reblog_of: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="reblogs", null=True, on_delete=fields.CASCADE
+    )
+    prompt = fields.TextField(null=True)
+    model_name = fields.CharField(max_length=255, null=True)
+    tags = fields.JSONField(default=list)
+    mentions = fields.JSONField(default=list)
+    to = fields.JSONField(default=list)
+    cc = fields.JSONField(default=list)
+    favourites_count = fields.IntField(default=0)
+    reblogs_count = fields.IntField(default=0)
+    replies_count = fields.IntField(default=0)
+    published = fields.DatetimeField()
+    edited_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "posts"
+
+
+class Media(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="media", on_delete=fields.CASCADE
+    )
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="media", null=True, on_delete=fields.CASCADE
+    )
+    position = fields.IntField(default=0)
+    file_name = fields.CharField(max_length=255, null=True)
+    thumb_name = fields.CharField(max_length=255, null=True)
+    remote_url = fields.CharField(max_length=2048, null=True)
+    content_type = fields.CharField(max_length=64, default="image/webp")
+    width = fields.IntField(null=True)
+    height = fields.IntField(null=True)
+    size = fields.BigIntField(null=True)
+    digest = fields.CharField(max_length=128, null=True)
+    blurhash = fields.CharField(max_length=128, null=True)
+    description = fields.TextField(default="")
+    focus_x = fields.FloatField(default=0.0)
+    focus_y = fields.FloatField(default=0.0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "media"
+
+
+class Like(Model):
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(max_length=2048, unique=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="likes", on_delete=fields.CASCADE
+    )
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="likes", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "likes"
+        unique_together = (("account", "post"),)
+
+
+class Follow(Model):
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(max_length=2048, unique=True)
+    follower: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="following_rel", on_delete=fields.CASCADE
+    )
+    target: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="followers_rel", on_delete=fields.CASCADE
+    )
+    accepted = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "follows"
+        unique_together = (("follower", "target"),)
+
+
+class Notification(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="notifications", on_delete=fields.CASCADE
+    )
+    from_account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="caused_notifications", on_delete=fields.CASCADE
+    )
+    type = fields.CharField(max_length=32)
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "notifications"
+
+
+class Token(Model):
+    id = fields.BigIntField(primary_key=True)
+    digest = fields.CharField(max_length=64, unique=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="tokens", on_delete=fields.CASCADE
+    )
+    scopes = fields.CharField(max_length=255, default="read write follow push")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tokens"
+
+
+class Activity(Model):
+    """An activity we sent, kept so it can be served at its id."""
+
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(max_length=2048, unique=True)
+    type = fields.CharField(max_length=32)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="activities", on_delete=fields.CASCADE
+    )
+    post_id_ref = fields.BigIntField(null=True, db_index=True)
+    body = fields.JSONField()
+    public = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "activities"
+
+
+class Delivery(Model):
+    """One signed POST to one inbox: pending -> done | dead, with retries and backoff."""
+
+    id = fields.BigIntField(primary_key=True)
+    activity_uri = fields.CharField(max_length=2048)
+    post_id_ref = fields.BigIntField(null=True, db_index=True)
+    sender: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    inbox = fields.CharField(max_length=2048)
+    host = fields.CharField(max_length=255, db_index=True)
+    body = fields.TextField()
+    state = fields.CharField(max_length=16, default="pending", db_index=True)
+    attempts = fields.IntField(default=0)
+    next_try = fields.DatetimeField(db_index=True)
+    last_status = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "deliveries"
+
+
+class Host(Model):
+    """Availability of a remote server, as delivery sees it."""
+
+    domain = fields.CharField(max_length=255, primary_key=True)
+    failure_days = fields.JSONField(default=list)
+    unavailable = fields.BooleanField(default=False)
+    last_success = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "hosts"
+
+
+class InboxItem(Model):
+    """Every inbound activity id we accepted: replays are no-ops; queued work waits here."""
+
+    id = fields.BigIntField(primary_key=True)
+    uri = fields.CharField(max_length=2048, unique=True)
+    type = fields.CharField(max_length=32)
+    actor_uri = fields.CharField(max_length=2048)
+    body = fields.JSONField()
+    state = fields.CharField(max_length=16, default="done", db_index=True)
+    attempts = fields.IntField(default=0)
+    next_try = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "inbox_items"
+
+
+class Tombstone(Model):
+    uri = fields.CharField(max_length=2048, primary_key=True)
+    former_type = fields.CharField(max_length=32, default="Note")
+    deleted_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tombstones"
