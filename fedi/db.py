@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from tortoise import Tortoise
+from tortoise.transactions import in_transaction
 
 from fedi.config import Config
 
 MODELS = ["fedi.models"]
+T = TypeVar("T")
 
 
 def db_url(cfg: Config) -> str:
@@ -29,3 +35,17 @@ async def init_db(cfg: Config, *, create: bool = True) -> None:
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+
+
+async def atomic(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run fn in one transaction, shielded from cancellation.
+
+    A client that disconnects cancels its request task; cancelling inside in_transaction() left
+    tortoise's connection unusable for every later query, so the transaction always completes.
+    """
+
+    async def run() -> T:
+        async with in_transaction():
+            return await fn()
+
+    return await asyncio.shield(run())

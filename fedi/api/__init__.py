@@ -1,0 +1,12 @@
+"""The Mastodon-compatible client API."""
+
+from __future__ import annotations
+
+from quart import Quart
+
+
+def register(app: Quart) -> None:
+    from fedi.api import accounts, instance, media, notifications, search, statuses, timelines
+
+    for module in (accounts, instance, media, notifications, search, statuses, timelines):
+        app.register_blueprint(module.bp)

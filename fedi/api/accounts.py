@@ -1,0 +1,130 @@
+"""Accounts: verify_credentials, lookup, get, followers/following, follow/unfollow, relationships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response
+
+from fedi.api.auth import optional_account, require_account
+from fedi.api.paging import page, paged_response
+from fedi.api.serializers import accounts_json, one_account, statuses_json
+from fedi.errors import NotFound
+from fedi.models import Account, Follow, Post
+from fedi.web.common import json_response, params, st
+from outbox.interact import follow, unfollow
+
+bp = Blueprint("api_accounts", __name__)
+
+
+async def account_or_404(account_id: str) -> Account:
+    try:
+        ident = int(account_id)
+    except ValueError as exc:
+        raise NotFound("Record not found") from exc
+    account = await Account.get_or_none(id=ident, suspended=False)
+    if account is None or account.actor_type == "Application" and account.domain is None:
+        raise NotFound("Record not found")
+    return account
+
+
+@bp.get("/api/v1/accounts/verify_credentials")
+async def verify_credentials() -> Response:
+    me = await require_account()
+    return json_response(await one_account(st(), me, source=True))
+
+
+@bp.get("/api/v1/accounts/lookup")
+async def lookup() -> Response:
+    args = await params()
+    acct = str(args.get("acct", "")).lstrip("@")
+    user, _, domain = acct.partition("@")
+    if domain.lower() == st().cfg.domain:
+        domain = ""
+    account = await Account.get_or_none(username=user, domain=domain.lower() or None, suspended=False)
+    if account is None:
+        raise NotFound("Record not found")
+    return json_response(await one_account(st(), account))
+
+
+async def relationship(me: Account, other: Account) -> dict[str, Any]:
+    out = await Follow.get_or_none(follower=me, target=other)
+    back = await Follow.get_or_none(follower=other, target=me)
+    return {"id": str(other.id), "following": bool(out and out.accepted), "showing_reblogs": True,
+            "notifying": False, "languages": None, "followed_by": bool(back and back.accepted),
+            "blocking": False, "blocked_by": False, "muting": False, "muting_notifications": False,
+            "requested": bool(out and not out.accepted), "requested_by": bool(back and not back.accepted),
+            "domain_blocking": False, "endorsed": False, "note": ""}
+
+
+@bp.get("/api/v1/accounts/relationships")
+async def relationships() -> Response:
+    me = await require_account()
+    args = await params()
+    ids = args.get("id", [])
+    ids = ids if isinstance(ids, list) else [ids]
+    out = []
+    for ident in ids:
+        try:
+            out.append(await relationship(me, await account_or_404(str(ident))))
+        except NotFound:
+            continue
+    return json_response(out)
+
+
+@bp.get("/api/v1/accounts/<account_id>")
+async def get_account(account_id: str) -> Response:
+    return json_response(await one_account(st(), await account_or_404(account_id)))
+
+
+@bp.get("/api/v1/accounts/<account_id>/statuses")
+async def account_statuses(account_id: str) -> Response:
+    viewer = await optional_account()
+    account = await account_or_404(account_id)
+    args = await params()
+    visible = ["public", "unlisted"]
+    if viewer is not None and (viewer.id == account.id or await Follow.exists(
+            follower=viewer, target=account, accepted=True)):
+        visible.append("private")
+    query = Post.filter(account=account, deleted_at=None, visibility__in=visible)
+    if str(args.get("exclude_reblogs", "")).lower() in ("1", "true"):
+        query = query.filter(reblog_of=None)
+    if str(args.get("only_media", "")).lower() in ("1", "true"):
+        query = query.filter(media__id__not_isnull=True).distinct()
+    posts = await page(query, args)
+    return paged_response(await statuses_json(st(), posts, viewer), [p.id for p in posts])
+
+
+async def _follow_list(account_id: str, *, followers: bool) -> Response:
+    account = await account_or_404(account_id)
+    args = await params()
+    query = Follow.filter(accepted=True, **({"target": account} if followers else {"follower": account}))
+    rows = await page(query.select_related("follower" if followers else "target"), args)
+    people = [r.follower if followers else r.target for r in rows]
+    return paged_response(await accounts_json(st(), people), [r.id for r in rows])
+
+
+@bp.get("/api/v1/accounts/<account_id>/followers")
+async def followers(account_id: str) -> Response:
+    return await _follow_list(account_id, followers=True)
+
+
+@bp.get("/api/v1/accounts/<account_id>/following")
+async def following(account_id: str) -> Response:
+    return await _follow_list(account_id, followers=False)
+
+
+@bp.post("/api/v1/accounts/<account_id>/follow")
+async def follow_account(account_id: str) -> Response:
+    me = await require_account()
+    target = await account_or_404(account_id)
+    await follow(st(), me, target)
+    return json_response(await relationship(me, target))
+
+
+@bp.post("/api/v1/accounts/<account_id>/unfollow")
+async def unfollow_account(account_id: str) -> Response:
+    me = await require_account()
+    target = await account_or_404(account_id)
+    await unfollow(st(), me, target)
+    return json_response(await relationship(me, target))

@@ -1,0 +1,132 @@
+"""Models -> Mastodon API entities (Account, Status, MediaAttachment, Notification)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from fedi.models import Account, Follow, Like, Media, Notification, Post
+from fedi.state import State
+
+Doc = dict[str, Any]
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z" if value else None
+
+
+async def account_counts(accounts: list[Account]) -> dict[int, tuple[int, int, int]]:
+    ids = [a.id for a in accounts]
+    followers: dict[int, int] = defaultdict(int)
+    following: dict[int, int] = defaultdict(int)
+    statuses: dict[int, int] = defaultdict(int)
+    for row in await Follow.filter(target_id__in=ids, accepted=True).values("target_id"):
+        followers[row["target_id"]] += 1
+    for row in await Follow.filter(follower_id__in=ids, accepted=True).values("follower_id"):
+        following[row["follower_id"]] += 1
+    for row in await Post.filter(account_id__in=ids, deleted_at=None).values("account_id"):
+        statuses[row["account_id"]] += 1
+    return {i: (followers[i], following[i], statuses[i]) for i in ids}
+
+
+def account_json(state: State, a: Account, counts: tuple[int, int, int] = (0, 0, 0)) -> Doc:
+    avatar = a.avatar_url or f"{state.urls.base}/avatars/default.png"
+    header = a.header_url or f"{state.urls.base}/headers/default.png"
+    return {
+        "id": str(a.id), "username": a.username, "acct": a.acct(),
+        "display_name": a.display_name, "locked": a.manually_approves_followers, "bot": a.bot,
+        "discoverable": a.discoverable, "group": a.actor_type == "Group", "indexable": a.discoverable,
+        "created_at": iso(a.created_at), "note": a.summary, "url": a.url or a.uri, "uri": a.uri,
+        "avatar": avatar, "avatar_static": avatar, "header": header, "header_static": header,
+        "followers_count": counts[0], "following_count": counts[1], "statuses_count": counts[2],
+        "last_status_at": None, "emojis": [], "fields": [], "hide_collections": False,
+        "noindex": not a.discoverable, "roles": [],
+    }
+
+
+async def accounts_json(state: State, accounts: list[Account]) -> list[Doc]:
+    counts = await account_counts(accounts)
+    return [account_json(state, a, counts[a.id]) for a in accounts]
+
+
+async def one_account(state: State, account: Account, *, source: bool = False) -> Doc:
+    doc = (await accounts_json(state, [account]))[0]
+    if source:
+        pending = await Follow.filter(target=account, accepted=False).count()
+        doc["source"] = {"privacy": "public", "sensitive": False, "language": None, "note": account.summary,
+                         "fields": [], "follow_requests_count": pending}
+    return doc
+
+
+def media_json(state: State, m: Media) -> Doc:
+    url = m.remote_url or state.urls.media(m.file_name or "")
+    preview = m.remote_url or state.urls.media(m.thumb_name or m.file_name or "")
+    meta: Doc = {"focus": {"x": m.focus_x, "y": m.focus_y}}
+    if m.width and m.height:
+        meta["original"] = {"width": m.width, "height": m.height, "size": f"{m.width}x{m.height}",
+                            "aspect": round(m.width / m.height, 4)}
+    return {"id": str(m.id), "type": "image", "url": url, "preview_url": preview,
+            "remote_url": m.remote_url, "preview_remote_url": None, "text_url": None, "meta": meta,
+            "description": m.description or None, "blurhash": m.blurhash}
+
+
+async def statuses_json(state: State, posts: list[Post], viewer: Account | None) -> list[Doc]:
+    """Serialise many statuses with a fixed number of queries (reblogged originals included)."""
+    originals = [p for p in posts if p.reblog_of_id is not None]  # type: ignore[attr-defined]
+    inner = {p.id: p for p in await Post.filter(id__in=[p.reblog_of_id for p in originals])}  # type: ignore[attr-defined]
+    everything = list({p.id: p for p in [*posts, *inner.values()]}.values())
+    ids = [p.id for p in everything]
+    accounts = {a.id: a for a in await Account.filter(id__in={p.account_id for p in everything})}  # type: ignore[attr-defined]
+    counts = await account_counts(list(accounts.values()))
+    acc_json = {i: account_json(state, a, counts[i]) for i, a in accounts.items()}
+    media: dict[int, list[Doc]] = defaultdict(list)
+    for m in await Media.filter(post_id__in=ids).order_by("position", "id"):
+        media[m.post_id].append(media_json(state, m))  # type: ignore[attr-defined]
+    liked: set[int] = set()
+    boosted: set[int] = set()
+    if viewer is not None:
+        liked = set(await Like.filter(account=viewer, post_id__in=ids).values_list("post_id", flat=True))
+        boosted = set(await Post.filter(account=viewer, reblog_of_id__in=ids, deleted_at=None).values_list(
+            "reblog_of_id", flat=True))
+    parents = {p.in_reply_to_id for p in everything if p.in_reply_to_id}  # type: ignore[attr-defined]
+    parent_authors = dict(await Post.filter(id__in=parents).values_list("id", "account_id")) if parents else {}
+
+    def one(p: Post) -> Doc:
+        reblog = one(inner[p.reblog_of_id]) if p.reblog_of_id in inner else None  # type: ignore[attr-defined]
+        parent_id = p.in_reply_to_id  # type: ignore[attr-defined]
+        doc: Doc = {
+            "id": str(p.id), "created_at": iso(p.published), "edited_at": iso(p.edited_at),
+            "in_reply_to_id": str(parent_id) if parent_id else None,
+            "in_reply_to_account_id": str(parent_authors[parent_id]) if parent_id in parent_authors else None,
+            "sensitive": p.sensitive, "spoiler_text": p.spoiler_text, "visibility": p.visibility,
+            "language": p.language, "uri": p.uri, "url": p.url or p.uri,
+            "replies_count": p.replies_count, "reblogs_count": p.reblogs_count,
+            "favourites_count": p.favourites_count,
+            "favourited": p.id in liked, "reblogged": p.id in boosted, "muted": False, "bookmarked": False,
+            "pinned": False, "content": p.content if reblog is None else "", "filtered": [],
+            "reblog": reblog, "application": None, "account": acc_json[p.account_id],  # type: ignore[attr-defined]
+            "media_attachments": media.get(p.id, []),
+            "mentions": [{"id": None, "username": m["name"].lstrip("@").split("@")[0], "url": m["href"],
+                          "acct": m["name"].lstrip("@")} for m in p.mentions],
+            "tags": [{"name": t["name"].lstrip("#"), "url": t["href"]} for t in p.tags],
+            "emojis": [], "card": None, "poll": None,
+        }
+        if p.model_name or p.prompt:
+            doc["fedi"] = {"ai_generated": True, "model": p.model_name, "prompt": p.prompt}
+        return doc
+
+    return [one(p) for p in posts]
+
+
+async def status_json(state: State, post: Post, viewer: Account | None) -> Doc:
+    return (await statuses_json(state, [post], viewer))[0]
+
+
+async def notifications_json(state: State, rows: list[Notification], viewer: Account) -> list[Doc]:
+    posts = [n.post for n in rows if n.post is not None]
+    statuses = {int(d["id"]): d for d in await statuses_json(state, posts, viewer)} if posts else {}
+    accounts = await accounts_json(state, [n.from_account for n in rows])
+    return [{"id": str(n.id), "type": n.type, "created_at": iso(n.created_at), "account": acc,
+             "status": statuses.get(n.post_id) if n.post_id else None, "group_key": f"ungrouped-{n.id}"}  # type: ignore[attr-defined]
+            for n, acc in zip(rows, accounts, strict=True)]

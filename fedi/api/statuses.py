@@ -1,0 +1,149 @@
+"""Statuses: create, get, delete, context, favourite/reblog and their undos."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+
+from fedi.api.auth import optional_account, require_account
+from fedi.api.serializers import status_json, statuses_json
+from fedi.errors import NotFound, Unprocessable
+from fedi.models import Account, Follow, Media, Post
+from fedi.web.common import as_bool, json_response, params, st
+from outbox.interact import favourite, reblog, unfavourite, unreblog
+from outbox.publish import delete_post, publish_post
+
+bp = Blueprint("api_statuses", __name__)
+
+
+async def visible_post(post_id: str, viewer: Account | None) -> Post:
+    try:
+        ident = int(post_id)
+    except ValueError as exc:
+        raise NotFound("Record not found") from exc
+    post = await Post.get_or_none(id=ident, deleted_at=None)
+    if post is None or not await can_see(post, viewer):
+        raise NotFound("Record not found")
+    return post
+
+
+async def can_see(post: Post, viewer: Account | None) -> bool:
+    if post.visibility in ("public", "unlisted"):
+        return True
+    if viewer is None:
+        return False
+    if post.account_id == viewer.id:  # type: ignore[attr-defined]
+        return True
+    if viewer.uri in post.to or viewer.uri in post.cc:
+        return True
+    return post.visibility == "private" and await Follow.exists(
+        follower=viewer, target_id=post.account_id, accepted=True)  # type: ignore[attr-defined]
+
+
+@bp.post("/api/v1/statuses")
+async def create_status() -> Response:
+    me = await require_account()
+    args = await params()
+    ids = args.get("media_ids", [])
+    ids = ids if isinstance(ids, list) else [ids]
+    media: list[Media] = []
+    for ident in ids:
+        try:
+            item = await Media.get_or_none(id=int(ident), account=me)
+        except (TypeError, ValueError):
+            item = None
+        if item is None:
+            raise Unprocessable(f"media {ident} not found")
+        if item.post_id is not None:  # type: ignore[attr-defined]
+            raise Unprocessable(f"media {ident} is already attached to a post")
+        media.append(item)
+    parent = None
+    if args.get("in_reply_to_id"):
+        parent = await visible_post(str(args["in_reply_to_id"]), me)
+    visibility = str(args.get("visibility") or "public")
+    post = await publish_post(
+        st(), me, caption=str(args.get("status") or ""), media=media, visibility=visibility,
+        spoiler_text=str(args.get("spoiler_text") or ""),
+        sensitive=as_bool(args.get("sensitive", False), "sensitive"), in_reply_to=parent,
+        prompt=args.get("prompt") or None, model=args.get("model") or None)
+    return json_response(await status_json(st(), post, me))
+
+
+@bp.get("/api/v1/statuses/<post_id>")
+async def get_status(post_id: str) -> Response:
+    viewer = await optional_account()
+    post = await visible_post(post_id, viewer)
+    return json_response(await status_json(st(), post, viewer))
+
+
+@bp.delete("/api/v1/statuses/<post_id>")
+async def delete_status(post_id: str) -> Response:
+    me = await require_account()
+    post = await visible_post(post_id, me)
+    if post.account_id != me.id:  # type: ignore[attr-defined]
+        raise NotFound("Record not found")
+    doc = await status_json(st(), post, me)
+    doc["text"] = post.text
+    await delete_post(st(), me, post)
+    return json_response(doc)
+
+
+@bp.get("/api/v1/statuses/<post_id>/context")
+async def context(post_id: str) -> Response:
+    viewer = await optional_account()
+    post = await visible_post(post_id, viewer)
+    ancestors: list[Post] = []
+    cursor = post
+    while cursor.in_reply_to_id and len(ancestors) < 40:  # type: ignore[attr-defined]
+        parent = await Post.get_or_none(id=cursor.in_reply_to_id, deleted_at=None)  # type: ignore[attr-defined]
+        if parent is None or not await can_see(parent, viewer):
+            break
+        ancestors.insert(0, parent)
+        cursor = parent
+    descendants: list[Post] = []
+    frontier = [post.id]
+    while frontier and len(descendants) < 60:
+        children = await Post.filter(in_reply_to_id__in=frontier, deleted_at=None).order_by("id")
+        children = [c for c in children if await can_see(c, viewer)]
+        descendants.extend(children)
+        frontier = [c.id for c in children]
+    return json_response({"ancestors": await statuses_json(st(), ancestors, viewer),
+                          "descendants": await statuses_json(st(), descendants, viewer)})
+
+
+async def _act(post_id: str, action: str) -> Response:
+    me = await require_account()
+    post = await visible_post(post_id, me)
+    if post.reblog_of_id is not None:  # type: ignore[attr-defined]
+        post = await Post.get(id=post.reblog_of_id)  # type: ignore[attr-defined]
+    s = st()
+    if action == "favourite":
+        post = await favourite(s, me, post)
+    elif action == "unfavourite":
+        post = await unfavourite(s, me, post)
+    elif action == "reblog":
+        boost = await reblog(s, me, post)
+        return json_response(await status_json(s, boost, me))
+    else:
+        post = await unreblog(s, me, post)
+    return json_response(await status_json(s, post, me))
+
+
+@bp.post("/api/v1/statuses/<post_id>/favourite")
+async def fav(post_id: str) -> Response:
+    return await _act(post_id, "favourite")
+
+
+@bp.post("/api/v1/statuses/<post_id>/unfavourite")
+async def unfav(post_id: str) -> Response:
+    return await _act(post_id, "unfavourite")
+
+
+@bp.post("/api/v1/statuses/<post_id>/reblog")
+async def boost(post_id: str) -> Response:
+    return await _act(post_id, "reblog")
+
+
+@bp.post("/api/v1/statuses/<post_id>/unreblog")
+async def unboost(post_id: str) -> Response:
+    return await _act(post_id, "unreblog")
+

@@ -1,0 +1,79 @@
+"""The app factory: one Quart app, its state, the database and the background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from quart import Response, request
+from werkzeug.exceptions import HTTPException
+
+from fedi import __version__
+from fedi.accounts import instance_actor
+from fedi.config import Config
+from fedi.db import close_db, init_db
+from fedi.errors import FediError
+from fedi.http import HttpClient
+from fedi.state import State
+from fedi.urls import Urls
+from fedi.web.common import FediApp, json_response
+
+log = logging.getLogger("fedi")
+
+
+def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = None) -> FediApp:
+    from fedi.api import register as register_api
+    from fedi.web.activitypub import bp as ap_bp
+    from fedi.web.internal import bp as internal_bp
+    from fedi.web.pages import bp as pages_bp
+    from fedi.web.wellknown import bp as wellknown_bp
+    from inbox.routes import bp as inbox_bp
+    from inbox.worker import InboxWorker
+    from outbox.deliver import Deliverer
+
+    app = FediApp("fedi")
+    app.url_map.strict_slashes = False
+    app.config["MAX_CONTENT_LENGTH"] = 40 * 1024 * 1024
+    urls = Urls(cfg)
+    client = http or HttpClient(cfg, user_agent=f"fedi/{__version__} (+{cfg.base_url}/)")
+    state = State(cfg=cfg, urls=urls, http=client)
+    app.state = state
+    for bp in (wellknown_bp, ap_bp, inbox_bp, pages_bp, internal_bp):
+        app.register_blueprint(bp)
+    register_api(app)
+
+    @app.before_serving
+    async def startup() -> None:
+        await init_db(cfg)
+        await client.start()
+        state.instance_actor = await instance_actor(urls)
+        if workers:
+            state.deliverer = Deliverer(state)
+            state.inbox_worker = InboxWorker(state)
+            app.add_background_task(state.deliverer.run)
+            app.add_background_task(state.inbox_worker.run)
+
+    @app.after_serving
+    async def shutdown() -> None:
+        for worker in (state.deliverer, state.inbox_worker):
+            if worker is not None:
+                await worker.stop()
+        await client.close()
+        await close_db()
+
+    @app.errorhandler(FediError)
+    async def fedi_error(exc: FediError) -> Response:
+        return json_response({"error": exc.message}, exc.status)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(exc: HTTPException) -> Response:
+        return json_response({"error": exc.description or exc.name}, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    async def crash(exc: Exception) -> Response:
+        if isinstance(exc, asyncio.CancelledError):
+            raise exc
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_response({"error": "internal server error"}, 500)
+
+    return app

@@ -1,0 +1,262 @@
+"""The `fedi` command: serve, user create, token create, post, deliveries, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import urllib.request
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fedi import __version__
+from fedi.config import Config
+from fedi.errors import ConfigError, FediError
+
+log = logging.getLogger("fedi")
+
+
+class CliError(Exception):
+    """A one-line message for stderr and a non-zero exit."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fedi", description="A federated server for AI-generated images.")
+    p.add_argument("--version", action="version", version=f"fedi {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web app and the delivery workers")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    user = sub.add_parser("user", help="manage local accounts").add_subparsers(dest="action", required=True)
+    create = user.add_parser("create", help="create a local account")
+    create.add_argument("name")
+    create.add_argument("--display-name", default="")
+    create.add_argument("--password")
+    user.add_parser("list", help="list local accounts")
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    token_create = token.add_parser("create", help="print a new bearer token for NAME")
+    token_create.add_argument("name")
+    post = sub.add_parser("post", help="publish an image post; prints its ActivityPub id")
+    post.add_argument("name")
+    post.add_argument("image", nargs="+")
+    post.add_argument("--caption", default="")
+    post.add_argument("--alt", default="", help="alt text of the image(s)")
+    post.add_argument("--prompt")
+    post.add_argument("--model")
+    post.add_argument("--visibility", default="public", choices=["public", "unlisted", "private", "direct"])
+    post.add_argument("--spoiler", default="", help="content warning")
+    deliveries = sub.add_parser("deliveries", help="where a post (or everything pending) was delivered")
+    deliveries.add_argument("post", nargs="?", help="a post id or its ActivityPub id; omit for the queue")
+    deliveries.add_argument("--json", action="store_true")
+    demo = sub.add_parser("demo", help="a local instance on 127.0.0.1:8000 with a demo account")
+    demo.add_argument("--port", type=int, default=8000)
+    return p
+
+
+async def _with_db(cfg: Config, fn: Callable[[], Awaitable[Any]]) -> Any:
+    from fedi.db import close_db, init_db
+    await init_db(cfg)
+    try:
+        return await fn()
+    finally:
+        await close_db()
+
+
+def _state(cfg: Config) -> Any:
+    from fedi.http import HttpClient
+    from fedi.state import State
+    from fedi.urls import Urls
+    return State(cfg=cfg, urls=Urls(cfg), http=HttpClient(cfg, user_agent=f"fedi/{__version__}"))
+
+
+async def cmd_user_create(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.accounts import create_user
+    from fedi.urls import Urls
+    account = await create_user(Urls(cfg), args.name, args.display_name, args.password)
+    print(account.uri)
+
+
+async def cmd_user_list(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.models import Account
+    for a in await Account.filter(domain=None, actor_type="Person").order_by("id"):
+        print(f"{a.username}\t{a.display_name}\t{'suspended' if a.suspended else 'active'}")
+
+
+async def cmd_token_create(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.accounts import create_token, local_user
+    print(await create_token(await local_user(args.name)))
+
+
+async def cmd_post(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.accounts import instance_actor, local_user
+    from fedi.uploads import store_upload
+    from outbox.publish import MAX_MEDIA, publish_post
+    author = await local_user(args.name)
+    if len(args.image) > MAX_MEDIA:
+        raise CliError(f"at most {MAX_MEDIA} images a post")
+    blobs = []
+    for path in args.image:
+        try:
+            blobs.append(Path(path).read_bytes())
+        except OSError as exc:
+            raise CliError(f"cannot read image {path}: {exc.strerror or exc}") from exc
+    state = _state(cfg)
+    state.instance_actor = await instance_actor(state.urls)
+    await state.http.start()
+    try:
+        media = [await store_upload(state, author, data, args.alt) for data in blobs]
+        post = await publish_post(state, author, caption=args.caption, media=media, visibility=args.visibility,
+                                  spoiler_text=args.spoiler, prompt=args.prompt, model=args.model)
+    finally:
+        await state.http.close()
+    _wake_server(cfg)
+    print(post.uri)
+
+
+async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.models import Delivery, Post
+    query = Delivery.all()
+    if args.post:
+        ref = args.post
+        post = await Post.get_or_none(id=int(ref)) if ref.isdigit() else await Post.get_or_none(uri=ref)
+        if post is None:
+            raise CliError(f"no such post: {ref}")
+        query = query.filter(post_id_ref=post.id)
+    else:
+        query = query.filter(state="pending")
+    rows = await query.order_by("id").limit(1000)
+    out = [{"inbox": d.inbox, "activity": d.activity_uri, "state": d.state, "attempts": d.attempts,
+            "last_status": d.last_status, "last_error": d.last_error,
+            "next_try": d.next_try.isoformat() if d.state == "pending" else None} for d in rows]
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    if not out:
+        print("no deliveries")
+    for d in out:
+        status = d["last_status"] or "-"
+        extra = f" next try {d['next_try']}" if d["next_try"] else ""
+        err = f" ({d['last_error']})" if d["last_error"] and d["state"] != "done" else ""
+        print(f"{d['state']:8} {status!s:>4} tries={d['attempts']} {d['inbox']}{err}{extra}")
+
+
+def _serve_file(cfg: Config) -> Path:
+    return cfg.data_dir / "serve.json"
+
+
+def _wake_server(cfg: Config) -> None:
+    """Tell a running `fedi serve` on the same data that there is new work (best effort)."""
+    try:
+        info = json.loads(_serve_file(cfg).read_text())
+        req = urllib.request.Request(f"{info['url']}/internal/wake", method="POST", data=b"",
+                                     headers={"X-Fedi-Wake": info["secret"]})
+        with urllib.request.urlopen(req, timeout=2):  # noqa: S310 - our own loopback server
+            pass
+    except (OSError, ValueError, KeyError):
+        pass  # no server running: it picks the work up when it starts
+
+
+def serve(cfg: Config, host: str, port: int) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config as HyperConfig
+
+    from fedi.app import create_app
+
+    app = create_app(cfg)
+    hc = HyperConfig()
+    hc.bind = [f"{host}:{port}"]
+    hc.accesslog = None
+    hc.graceful_timeout = 10
+    secret = secrets.token_urlsafe(24)
+    app.state.wake_secret = secret
+    local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        path = _serve_file(cfg)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"url": f"http://{local_host}:{port}", "secret": secret, "pid": os.getpid()}))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        try:
+            await hypercorn_serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        finally:
+            with contextlib.suppress(OSError):
+                if json.loads(path.read_text()).get("pid") == os.getpid():
+                    path.unlink()
+
+    print(f"fedi {__version__} serving {cfg.base_url} on http://{host}:{port}", flush=True)
+    asyncio.run(main())
+
+
+def demo(port: int) -> None:
+    os.environ.setdefault("FEDI_DOMAIN", f"127.0.0.1:{port}")
+    os.environ.setdefault("FEDI_SCHEME", "http")
+    cfg = Config.from_env()
+
+    async def setup() -> str:
+        from fedi.accounts import create_token, create_user, local_user
+        from fedi.errors import NotFound
+        from fedi.urls import Urls
+        try:
+            account = await local_user("demo")
+        except NotFound:
+            account = await create_user(Urls(cfg), "demo", "Demo", "demo-password")
+        return await create_token(account)
+
+    token = asyncio.run(_with_db(cfg, setup))
+    print(f"Demo account: demo@{cfg.domain} (password demo-password)")
+    print(f"Open {cfg.base_url}/@demo   API token: {token}")
+    print(f'Try: curl -H "Authorization: Bearer {token}" {cfg.base_url}/api/v1/accounts/verify_credentials')
+    serve(cfg, "127.0.0.1", port)
+
+
+COMMANDS: dict[tuple[str, str | None], Callable[[Config, argparse.Namespace], Awaitable[None]]] = {
+    ("user", "create"): cmd_user_create,
+    ("user", "list"): cmd_user_list,
+    ("token", "create"): cmd_token_create,
+    ("post", None): cmd_post,
+    ("deliveries", None): cmd_deliveries,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("FEDI_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    try:
+        if args.command == "demo":
+            demo(args.port)
+            return 0
+        cfg = Config.from_env()
+        if args.command == "serve":
+            serve(cfg, args.host, args.port)
+            return 0
+        command = COMMANDS[(args.command, getattr(args, "action", None))]
+        asyncio.run(_with_db(cfg, lambda: command(cfg, args)))
+        return 0
+    except (CliError, ConfigError) as exc:
+        print(f"fedi: {exc}", file=sys.stderr)
+    except FediError as exc:
+        print(f"fedi: {exc.message}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"fedi: {exc}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Publishing: a post or an activity becomes durable Delivery rows in the same transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from tortoise.expressions import F
+
+from fedi.actors import resolve_handle
+from fedi.db import atomic
+from fedi.errors import BadRequest, FediError, NotFound
+from fedi.ids import new_id
+from fedi.models import VISIBILITIES, Account, Activity, Delivery, Follow, Media, Notification, Post
+from fedi.state import State
+from fedi.text import mention_handles, render
+from outbox import build
+
+log = logging.getLogger("fedi.publish")
+MAX_MEDIA = 4
+
+
+def inbox_of(account: Account) -> str:
+    return account.shared_inbox or account.inbox
+
+
+async def follower_inboxes(account: Account) -> set[str]:
+    rows = await Follow.filter(target=account, accepted=True, follower__domain__not_isnull=True).values(
+        "follower__inbox", "follower__shared_inbox")
+    return {r["follower__shared_inbox"] or r["follower__inbox"] for r in rows if r["follower__inbox"]}
+
+
+async def enqueue(state: State, sender: Account, doc: dict[str, Any], inboxes: Iterable[str], *,
+                  post_id: int | None = None, public: bool = True, store: bool = True) -> int:
+    """Store the activity (served at its id) and one Delivery per inbox. Call inside a transaction."""
+    body = orjson.dumps(build.with_context(doc)).decode()
+    if store:
+        await Activity.create(uri=doc["id"], type=doc["type"], account=sender, post_id_ref=post_id, body=doc,
+                              public=public)
+    now = datetime.now(UTC)
+    targets = sorted({i for i in inboxes if i and not i.startswith(state.urls.base + "/")})
+    rows = [Delivery(activity_uri=doc["id"], post_id_ref=post_id, sender=sender, inbox=inbox,
+                     host=urlsplit(inbox).netloc.lower(), body=body, next_try=now) for inbox in targets]
+    if rows:
+        await Delivery.bulk_create(rows)
+    return len(rows)
+
+
+async def _mentions(state: State, text: str) -> dict[tuple[str, str], Account]:
+    found: dict[tuple[str, str], Account] = {}
+    for user, domain in mention_handles(text, state.cfg.domain)[:20]:
+        try:
+            found[(user, domain)] = await resolve_handle(state, f"{user}@{domain}")
+        except FediError as exc:
+            log.info("mention @%s@%s not resolved: %s", user, domain, exc)
+    return found
+
+
+async def publish_post(state: State, author: Account, *, caption: str = "", media: list[Media] | None = None,
+                       visibility: str = "public", spoiler_text: str = "", sensitive: bool = False,
+                       in_reply_to: Post | None = None, prompt: str | None = None,
+                       model: str | None = None) -> Post:
+    """Create a post and queue its delivery, in one transaction. Returns the stored post."""
+    media = media or []
+    if visibility not in VISIBILITIES:
+        raise BadRequest(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    if len(media) > MAX_MEDIA:
+        raise BadRequest(f"at most {MAX_MEDIA} images a post")
+    if not caption.strip() and not media:
+        raise BadRequest("a post needs text or at least one image")
+    if len(caption) > 5000:
+        raise BadRequest("the text is longer than 5000 characters")
+    mentioned = await _mentions(state, caption)
+    urls = state.urls
+    rendered = render(caption, urls.tag, {k: (a.uri, a.url or a.uri) for k, a in mentioned.items()},
+                      state.cfg.domain)
+    recipients = list({a.uri: a for a in mentioned.values()}.values())
+    if in_reply_to is not None:
+        parent_author = await in_reply_to.account
+        if parent_author.id != author.id and all(a.id != parent_author.id for a in recipients):
+            recipients.append(parent_author)
+    to, cc = build.audience(visibility, urls.followers(author.username), [a.uri for a in recipients])
+    post_id = new_id()
+    now = datetime.now(UTC)
+
+    async def work() -> Post:
+        post = await Post.create(
+            id=post_id, uri=urls.post(author.username, post_id), url=urls.post_html(author.username, post_id),
+            account=author, local=True, text=caption, content=rendered.html, visibility=visibility,
+            sensitive=sensitive or bool(spoiler_text), spoiler_text=spoiler_text,
+            in_reply_to=in_reply_to, in_reply_to_uri=in_reply_to.uri if in_reply_to else None,
+            prompt=prompt or None, model_name=model or None, tags=rendered.tags, mentions=rendered.mentions,
+            to=to, cc=cc, published=now)
+        for pos, item in enumerate(media):
+            item.post_id = post.id
+            item.position = pos
+            await item.save(update_fields=["post_id", "position"])
+        post.account = author
+        note = build.note(post, author, media, urls)
+        inboxes: set[str] = set()
+        if visibility != "direct":
+            inboxes |= await follower_inboxes(author)
+        inboxes |= {inbox_of(a) for a in recipients if not a.local}
+        await enqueue(state, author, build.create(note), inboxes, post_id=post.id,
+                      public=visibility in ("public", "unlisted"))
+        if in_reply_to is not None:
+            await Post.filter(id=in_reply_to.id).update(replies_count=F("replies_count") + 1)
+        for account in recipients:
+            if account.local and account.id != author.id:
+                await Notification.create(account=account, from_account=author, type="mention", post=post)
+        return post
+
+    post = await atomic(work)
+    state.wake_delivery()
+    return post
+
+
+async def delete_post(state: State, author: Account, post: Post) -> None:
+    from fedi.models import Tombstone
+
+    async def work() -> None:
+        inboxes = await follower_inboxes(author) if post.visibility != "direct" else set()
+        for uri in post.cc + post.to:
+            target = await Account.get_or_none(uri=uri, domain__not_isnull=True)
+            if target is not None:
+                inboxes.add(inbox_of(target))
+        await Post.filter(id=post.id).update(deleted_at=datetime.now(UTC))
+        if post.reblog_of_id is None:
+            await Tombstone.get_or_create(uri=post.uri, defaults={"former_type": "Note"})
+            await enqueue(state, author, build.delete(post.uri, author.uri, post.to, post.cc), inboxes,
+                          post_id=post.id, store=False)
+        if post.in_reply_to_id:
+            await Post.filter(id=post.in_reply_to_id, replies_count__gt=0).update(replies_count=F("replies_count") - 1)
+
+    await atomic(work)
+    state.wake_delivery()
+
+
+async def local_post_by_uri(uri: str) -> Post:
+    post = await Post.get_or_none(uri=uri, deleted_at=None)
+    if post is None:
+        raise NotFound("no such post")
+    return post
