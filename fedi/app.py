@@ -41,6 +41,7 @@ def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = N
     for bp in (wellknown_bp, ap_bp, inbox_bp, pages_bp, internal_bp):
         app.register_blueprint(bp)
     register_api(app)
+    tasks: list[asyncio.Task[None]] = []
 
     @app.before_serving
     async def startup() -> None:
@@ -50,14 +51,17 @@ def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = N
         if workers:
             state.deliverer = Deliverer(state)
             state.inbox_worker = InboxWorker(state)
-            app.add_background_task(state.deliverer.run)
-            app.add_background_task(state.inbox_worker.run)
+            # Our own tasks, not Quart background tasks: Quart waits for those before after_serving,
+            # which is where the workers are told to stop.
+            tasks.extend(asyncio.create_task(w.run()) for w in (state.deliverer, state.inbox_worker))
 
     @app.after_serving
     async def shutdown() -> None:
         for worker in (state.deliverer, state.inbox_worker):
             if worker is not None:
                 await worker.stop()
+        if tasks:
+            await asyncio.wait(tasks, timeout=15)
         await client.close()
         await close_db()
 

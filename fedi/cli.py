@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     deliveries = sub.add_parser("deliveries", help="where a post (or everything pending) was delivered")
     deliveries.add_argument("post", nargs="?", help="a post id or its ActivityPub id; omit for the queue")
     deliveries.add_argument("--json", action="store_true")
+    deliveries.add_argument("--retry-now", action="store_true", help="make every pending delivery due now")
     demo = sub.add_parser("demo", help="a local instance on 127.0.0.1:8000 with a demo account")
     demo.add_argument("--port", type=int, default=8000)
     return p
@@ -121,7 +122,15 @@ async def cmd_post(cfg: Config, args: argparse.Namespace) -> None:
 
 
 async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
-    from fedi.models import Delivery, Post
+    from datetime import UTC, datetime
+
+    from fedi.models import Delivery, Host, Post
+    if args.retry_now:
+        await Host.filter(unavailable=True).update(unavailable=False, failure_days=[])
+        count = await Delivery.filter(state="pending").update(next_try=datetime.now(UTC))
+        _wake_server(cfg)
+        print(f"{count} pending deliveries are due now")
+        return
     query = Delivery.all()
     if args.post:
         ref = args.post

@@ -21,8 +21,8 @@ What :func:`process_image` does, in order:
    animations stay animated;
 6. makes a still WebP thumbnail (long edge at most :data:`THUMB_MAX_EDGE`)
    from the display version and a blurhash from a tiny version of that;
-7. writes the display version, the thumbnail and the original bytes to
-   ``media_dir`` atomically, named only by the SHA-256 of their content, so
+7. writes the display version and the thumbnail to ``media_dir`` and the
+   original bytes to ``media_dir/../originals`` (never served) atomically, named only by the SHA-256 of their content, so
    identical uploads share files.
 """
 
@@ -117,6 +117,7 @@ _DECODE_ERRORS = (
     zlib.error,
     Image.DecompressionBombError,
     Image.DecompressionBombWarning,  # raised, not just emitted, when warnings are errors
+    UserWarning,  # likewise Pillow's warnings about malformed data
 )
 
 
@@ -155,8 +156,12 @@ def process_image(
         thumb_name = file_name
     else:
         thumb_name = _store(media_dir, f"{hashlib.sha256(thumb).hexdigest()}.webp", thumb)
+    # The original may carry GPS and other personal EXIF: it is kept beside, never under, the
+    # served media folder (issue 3 will strip it and serve it on request).
+    originals = media_dir.parent / "originals"
+    originals.mkdir(parents=True, exist_ok=True)
     original_name = _store(
-        media_dir, f"{hashlib.sha256(data).hexdigest()}{_EXTENSIONS[rendered.source_format]}", data
+        originals, f"{hashlib.sha256(data).hexdigest()}{_EXTENSIONS[rendered.source_format]}", data
     )
     return StoredImage(
         file_name=file_name,
@@ -313,10 +318,18 @@ def _decode_animation(
     durations: list[int] = []
     out_icc = icc
     orientation: Image.Transpose | None = None
+    decoded = 0
     for index in range(n_frames):
         try:
             im.seek(index)
-            _check_pixels(im.size, max_pixels)  # a GIF frame can grow the canvas
+        except _DECODE_ERRORS:
+            raise MediaError("corrupt or truncated image") from None
+        # A GIF frame can grow the canvas: check again before decoding it.
+        _check_pixels(im.size, max_pixels)
+        decoded += im.size[0] * im.size[1]
+        if decoded > budget:
+            raise MediaError(f"animation too large: more than {_megapixels(budget)} megapixels in all")
+        try:
             im.load()
         except _DECODE_ERRORS:
             raise MediaError("corrupt or truncated image") from None
@@ -467,8 +480,10 @@ def _blurhash_components(size: tuple[int, int]) -> tuple[int, int]:
 
 
 def _blurhash(im: Image.Image) -> str:
-    small = im.copy()
-    small.thumbnail((BLURHASH_EDGE, BLURHASH_EDGE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    small = im
+    size = _display_size(im.size, BLURHASH_EDGE)
+    if size != im.size:
+        small = im.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     if small.mode != "RGB":
         if "A" in small.getbands():
             background = Image.new("RGBA", small.size, (255, 255, 255, 255))
@@ -587,7 +602,6 @@ def _store(media_dir: Path, name: str, data: bytes) -> str:
             pass
         raise
     return name
-
 
 
 def _mib(n: int, *, up: bool = False) -> str:

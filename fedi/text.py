@@ -14,7 +14,7 @@ URL_RE = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
 ALLOWED_TAGS = {"p", "br", "a", "span", "strong", "b", "em", "i", "u", "s", "del", "code", "pre",
                 "blockquote", "ul", "ol", "li"}
-ALLOWED_ATTRS = {"a": {"href", "rel", "class", "title"}, "span": {"class"}}
+ALLOWED_ATTRS = {"a": {"href", "class", "title"}, "span": {"class"}}
 
 
 def sanitize(remote_html: str) -> str:

@@ -74,7 +74,7 @@ def check_stored(stored: StoredImage, media_dir: Path, original: bytes, ext: str
     assert stored.file_name == f"{stored.digest}.webp"
     thumb = (media_dir / stored.thumb_name).read_bytes()
     assert stored.thumb_name == f"{hashlib.sha256(thumb).hexdigest()}.webp"
-    assert (media_dir / stored.original_name).read_bytes() == original
+    assert (media_dir.parent / "originals" / stored.original_name).read_bytes() == original
     assert stored.original_name.startswith(hashlib.sha256(original).hexdigest())
     with Image.open(io.BytesIO(display)) as im:
         assert im.format == "WEBP"
@@ -109,9 +109,9 @@ def test_png(tmp_path: Path) -> None:
     stored = process_image(data, tmp_path / "media")  # the directory is created
     check_stored(stored, tmp_path / "media", data, ".png")
     assert (stored.width, stored.height) == (300, 200)
-    assert sorted(p.name for p in (tmp_path / "media").iterdir()) == sorted(
-        {stored.file_name, stored.thumb_name, stored.original_name}
-    )
+    # only the cleaned versions are in the served folder; the original is kept outside it
+    assert sorted(p.name for p in (tmp_path / "media").iterdir()) == sorted({stored.file_name, stored.thumb_name})
+    assert [p.name for p in (tmp_path / "originals").iterdir()] == [stored.original_name]
 
 
 def _jpeg_with_gps_and_orientation() -> tuple[bytes, bytes]:
@@ -315,10 +315,11 @@ def test_cmyk_jpeg_and_16_bit_grey_png(tmp_path: Path) -> None:
 
 def test_identical_uploads_dedupe(tmp_path: Path) -> None:
     data = encode(picture((900, 700)), "PNG")
-    first = process_image(data, tmp_path)
-    second = process_image(data, tmp_path)
+    first = process_image(data, tmp_path / "media")
+    second = process_image(data, tmp_path / "media")
     assert first == second
-    assert len(list(tmp_path.iterdir())) == 3
+    assert len(list((tmp_path / "media").iterdir())) == 2
+    assert len(list((tmp_path / "originals").iterdir())) == 1
 
 
 def test_format_comes_from_the_bytes(tmp_path: Path) -> None:

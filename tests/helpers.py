@@ -1,0 +1,112 @@
+"""In-process test instance and signed-request helpers."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import orjson
+from PIL import Image
+
+from fedi.config import Config
+from fedi.signatures import sign_headers
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DOMAIN = "fedi.test"
+
+
+def fixture(path: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / path).read_text())
+
+
+def png_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 80, 40)) -> bytes:
+    image = Image.new("RGB", (width, height), color)
+    for x in range(0, width, 4):
+        image.putpixel((x, x % height), (x % 255, 20, 200))
+    buf = BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def tiny_png() -> bytes:
+    """A PNG written with the standard library only."""
+    raw = b"\x00\xff\x00\x00"
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b""))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+class TestInstance:
+    """create_app on a real database, with a test client; deliveries are run by hand."""
+
+    __test__ = False
+
+    def __init__(self, database_url: str, tmp_path: Path, domain: str = DOMAIN) -> None:
+        self.cfg = Config(domain=domain, scheme="https", data_dir=tmp_path / "data", database_url=database_url)
+
+    async def __aenter__(self) -> TestInstance:
+        from fedi.app import create_app
+        from inbox.worker import InboxWorker
+        from outbox.deliver import Deliverer
+        self.app = create_app(self.cfg, workers=False)
+        self._ctx = self.app.test_app()
+        await self._ctx.__aenter__()
+        self.state = self.app.state
+        self.state.deliverer = Deliverer(self.state)
+        self.state.inbox_worker = InboxWorker(self.state)
+        self.client = self.app.test_client()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._ctx.__aexit__(None, None, None)
+
+    async def user(self, name: str = "alice", **kw: Any) -> tuple[Any, str]:
+        from fedi.accounts import create_token, create_user
+        account = await create_user(self.state.urls, name, kw.get("display_name", name.title()))
+        if kw.get("manual"):
+            account.manually_approves_followers = True
+            await account.save()
+        return account, await create_token(account)
+
+    async def api(self, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return await self.client.open(path, method=method, headers=headers, **kw)
+
+    async def remote_actor(self, doc: dict[str, Any], public_pem: str) -> Any:
+        """Store a remote actor as if fetched earlier, with a key we hold the private half of."""
+        from fedi.actors import store_actor
+        doc = dict(doc)
+        key = dict(doc.get("publicKey") or {"id": doc["id"] + "#main-key", "owner": doc["id"]})
+        key["publicKeyPem"] = public_pem
+        doc["publicKey"] = key
+        return await store_actor(self.state, doc)
+
+    async def deliver(self, doc: dict[str, Any], key_id: str, private_pem: str,
+                      path: str = "/inbox", *, body: bytes | None = None,
+                      headers: dict[str, str] | None = None) -> Any:
+        """POST an activity to our inbox, signed like Mastodon signs it."""
+        raw = body if body is not None else orjson.dumps(doc)
+        signed = sign_headers("POST", f"{self.cfg.base_url}{path}", key_id, private_pem, raw,
+                              {"Content-Type": "application/activity+json"})
+        signed.update(headers or {})
+        return await self.client.post(path, data=raw, headers=signed)
+
+
+def person(uri: str, username: str, *, shared_inbox: str | None = None) -> dict[str, Any]:
+    """A minimal remote actor document in Mastodon's shape."""
+    base = uri.rsplit("/users/", 1)[0]
+    return {"@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": uri, "type": "Person", "preferredUsername": username, "name": username.title(),
+            "inbox": f"{uri}/inbox", "outbox": f"{uri}/outbox", "followers": f"{uri}/followers",
+            "following": f"{uri}/following", "url": f"{base}/@{username}",
+            "endpoints": {"sharedInbox": shared_inbox or f"{base}/inbox"},
+            "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": ""}}
