@@ -18,7 +18,6 @@ from fedi.models import Account, InboxItem
 from fedi.web.common import json_response, st
 from inbox.handlers import HANDLERS, Ctx, NeedsFetch
 from inbox.verify import Ignore, verify_request
-from outbox.deliver import host_alive
 
 log = logging.getLogger("fedi.inbox")
 bp = Blueprint("inbox", __name__)
@@ -117,9 +116,8 @@ async def receive() -> Response:
             raise BadRequest(f"malformed {kind}: {exc}") from exc
     _check_origin(doc, key.actor_uri)
     actor = await Account.get(id=key.account_id)
-    domain = actor.domain or ""
-    if s.deliverer is not None and domain in (s.deliverer._failing or ()):
-        await host_alive(domain)
+    if s.deliverer is not None and actor.domain:
+        await s.deliverer.host_talked(actor.domain)
     await apply(s, handler, doc, actor)
     if kind == "Delete" and get_id(doc.get("object")) == actor.uri:
         s.keys = {k: v for k, v in s.keys.items() if v.actor_uri != actor.uri}

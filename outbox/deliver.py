@@ -159,6 +159,14 @@ class Deliverer:
             (await self._failing_hosts()).add(d.host)
             await _host_failed(d.host)
 
+    async def host_talked(self, domain: str) -> None:
+        """A remote server sent us an activity: if we had given up on it, deliver to it again now."""
+        failing = await self._failing_hosts()
+        if domain in failing:
+            failing.discard(domain)
+            await host_alive(domain)
+            self.wake()
+
     async def _failing_hosts(self) -> set[str]:
         if self._failing is None:
             self._failing = set(await Host.all().values_list("domain", flat=True))
@@ -181,5 +189,5 @@ async def _host_failed(domain: str) -> None:
 
 async def host_alive(domain: str) -> None:
     """A host we had given up on talked to us: deliver to it again, now."""
-    if await Host.filter(domain=domain, unavailable=True).update(unavailable=False, failure_days=[]):
+    if await Host.filter(domain=domain).update(unavailable=False, failure_days=[]):
         await Delivery.filter(host=domain, state="pending").update(next_try=datetime.now(UTC))

@@ -48,8 +48,10 @@ class TestInstance:
 
     __test__ = False
 
-    def __init__(self, database_url: str, tmp_path: Path, domain: str = DOMAIN) -> None:
-        self.cfg = Config(domain=domain, scheme="https", data_dir=tmp_path / "data", database_url=database_url)
+    def __init__(self, database_url: str, tmp_path: Path, domain: str = DOMAIN, *, scheme: str = "https",
+                 allow_private: bool = False) -> None:
+        self.cfg = Config(domain=domain, scheme=scheme, data_dir=tmp_path / "data", database_url=database_url,
+                          allow_private_addresses=allow_private)
 
     async def __aenter__(self) -> TestInstance:
         from fedi.app import create_app
@@ -110,3 +112,36 @@ def person(uri: str, username: str, *, shared_inbox: str | None = None) -> dict[
             "following": f"{uri}/following", "url": f"{base}/@{username}",
             "endpoints": {"sharedInbox": shared_inbox or f"{base}/inbox"},
             "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": ""}}
+
+
+class Receiver:
+    """A loopback HTTP server standing in for remote inboxes: records POSTs, answers as told."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        self.answers: dict[str, tuple[int, dict[str, str]]] = {}
+
+    async def __aenter__(self) -> Receiver:
+        from aiohttp import web
+
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.read()
+            self.received.append((request.path, dict(request.headers), body))
+            status, headers = self.answers.get(request.path, (202, {}))
+            return web.Response(status=status, headers=headers)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{self.port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._runner.cleanup()
+
+    def paths(self) -> list[str]:
+        return [p for p, _, _ in self.received]

@@ -1,0 +1,161 @@
+"""JSON Schemas for the ActivityPub documents fedi accepts and emits, and the JSON-LD contexts it serves.
+
+Layout (all shipped as package data)::
+
+    schemas/inbound/<kind>.json    loose: what fedi needs from Mastodon, Pixelfed, GoToSocial, Misskey, ...
+    schemas/outbound/<kind>.json   strict: what fedi itself must produce
+    schemas/<direction>/_defs.json shared definitions, referenced as "_defs.json#/$defs/..."
+    schemas/context/<name>.jsonld  JSON-LD contexts (W3C ActivityStreams, W3ID security v1, fedi's own terms)
+
+Every schema has an ``$id`` under ``https://w3id.org/fedi/schemas/<direction>/``; the files of one
+direction form a ``referencing`` registry, so ``{"$ref": "note.json"}`` in ``outbound/create.json``
+resolves locally and nothing is ever fetched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+
+__all__ = ["DIRECTIONS", "SchemaError", "context", "kinds", "known_inbound", "validate"]
+
+DIRECTIONS = ("inbound", "outbound")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_MAX_MESSAGE = 300
+
+
+class SchemaError(Exception):
+    """A document does not match its schema.
+
+    The message names the failing location as a JSONPath-like string (``$.object.id``) and the rule
+    that failed; it never quotes values from the document, so it is safe to return to a client.
+    """
+
+    def __init__(self, message: str, *, path: str = "$", direction: str = "", kind: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.direction = direction
+        self.kind = kind
+
+
+def _dir(direction: str) -> Any:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+    return resources.files(__name__) / direction
+
+
+@lru_cache(maxsize=None)
+def kinds(direction: str) -> frozenset[str]:
+    """The schema kinds available for a direction, e.g. {"like", "undo", ...} (shared _defs excluded)."""
+    out = set()
+    for entry in _dir(direction).iterdir():
+        name = entry.name
+        if name.endswith(".json") and not name.startswith("_"):
+            out.add(name[: -len(".json")])
+    return frozenset(out)
+
+
+def known_inbound(kind: str) -> bool:
+    """Whether there is an inbound schema for this (lower-case) activity kind."""
+    return isinstance(kind, str) and kind in kinds("inbound")
+
+
+@lru_cache(maxsize=None)
+def _load(direction: str, filename: str) -> dict[str, Any]:
+    text = (_dir(direction) / filename).read_text(encoding="utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=None)
+def _registry(direction: str) -> Registry:
+    pairs = []
+    for entry in _dir(direction).iterdir():
+        if entry.name.endswith(".json"):
+            schema = _load(direction, entry.name)
+            pairs.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(pairs).crawl()
+
+
+@lru_cache(maxsize=None)
+def _validator(direction: str, kind: str) -> Draft202012Validator:
+    schema = _load(direction, f"{kind}.json")
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, registry=_registry(direction))
+
+
+def _render_path(parts: Any) -> str:
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            key = re.sub(r"[^\w@:#-]", "?", str(part))[:64]
+            out += f".{key}"
+    return out
+
+
+def _type_names(value: Any) -> str:
+    names = value if isinstance(value, list) else [value]
+    return " or ".join(str(n) for n in names)
+
+
+def _describe(error: ValidationError) -> tuple[str, str]:
+    path = _render_path(error.absolute_path)
+    rule, expected = error.validator, error.validator_value
+    if rule == "required" and isinstance(error.instance, dict):
+        missing = [p for p in expected if p not in error.instance]
+        name = missing[0] if missing else "?"
+        path = f"{path}.{name}"
+        text = "is required"
+    elif rule == "type":
+        text = f"must be {_type_names(expected)}"
+    elif rule == "const":
+        text = f"must be {json.dumps(expected)}"
+    elif rule == "enum":
+        text = "must be one of " + ", ".join(json.dumps(v) for v in expected)
+    elif rule == "pattern":
+        text = f"does not match {expected}"
+    elif rule in {"minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems"}:
+        text = f"violates {rule} {expected}"
+    elif rule in {"anyOf", "oneOf"}:
+        text = "matches none of the allowed forms"
+    else:
+        text = f"fails the {rule!s} rule"
+    return path, f"{path}: {text}"[:_MAX_MESSAGE]
+
+
+def validate(direction: str, kind: str, doc: dict[str, Any]) -> None:
+    """Check ``doc`` against ``schemas/<direction>/<kind>.json``; raise SchemaError if it does not match.
+
+    ``kind`` is lower-case ("like", "note", "actor"); an unknown kind is a programming error (ValueError).
+    """
+    if not isinstance(kind, str) or not _NAME.match(kind) or kind not in kinds(direction):
+        raise ValueError(f"no {direction} schema named {kind!r}")
+    if not isinstance(doc, dict):
+        raise SchemaError("$: must be object", path="$", direction=direction, kind=kind)
+    error = best_match(_validator(direction, kind).iter_errors(doc))
+    if error is not None:
+        path, message = _describe(error)
+        raise SchemaError(message, path=path, direction=direction, kind=kind)
+
+
+@lru_cache(maxsize=None)
+def _context_text(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"bad context name {name!r}")
+    entry = resources.files(__name__) / "context" / f"{name}.jsonld"
+    if not entry.is_file():
+        raise LookupError(f"no JSON-LD context named {name!r}")
+    return entry.read_text(encoding="utf-8")
+
+
+def context(name: str) -> dict[str, Any]:
+    """A fresh copy of ``schemas/context/<name>.jsonld`` (e.g. "activitystreams", "security-v1", "fedi")."""
+    return json.loads(_context_text(name))  # type: ignore[no-any-return]
