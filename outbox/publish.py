@@ -123,11 +123,7 @@ async def delete_post(state: State, author: Account, post: Post) -> None:
     from fedi.models import Tombstone
 
     async def work() -> None:
-        inboxes = await follower_inboxes(author) if post.visibility != "direct" else set()
-        for uri in post.cc + post.to:
-            target = await Account.get_or_none(uri=uri, domain__not_isnull=True)
-            if target is not None:
-                inboxes.add(inbox_of(target))
+        inboxes = await _audience_inboxes(author, post)
         await Post.filter(id=post.id).update(deleted_at=datetime.now(UTC))
         if post.reblog_of_id is None:
             await Tombstone.get_or_create(uri=post.uri, defaults={"former_type": "Note"})
@@ -145,3 +141,49 @@ async def local_post_by_uri(uri: str) -> Post:
     if post is None:
         raise NotFound("no such post")
     return post
+
+
+async def _audience_inboxes(author: Account, post: Post) -> set[str]:
+    inboxes = await follower_inboxes(author) if post.visibility != "direct" else set()
+    remote = await Account.filter(uri__in=[*post.to, *post.cc], domain__not_isnull=True)
+    return inboxes | {inbox_of(a) for a in remote}
+
+
+async def edit_post(state: State, author: Account, post: Post, *, caption: str, spoiler_text: str,
+                    sensitive: bool) -> Post:
+    """Edit a post's text and content warning; an Update goes to everyone who got the Create."""
+    if not caption.strip() and not await Media.exists(post_id=post.id):
+        raise BadRequest("a post needs text or at least one image")
+    if len(caption) > 5000:
+        raise BadRequest("the text is longer than 5000 characters")
+    mentioned = await _mentions(state, caption)
+    rendered = render(caption, state.urls.tag, {k: (a.uri, a.url or a.uri) for k, a in mentioned.items()},
+                      state.cfg.domain)
+    now = datetime.now(UTC)
+
+    async def work() -> Post:
+        post.text, post.content, post.tags = caption, rendered.html, rendered.tags
+        post.mentions = rendered.mentions
+        post.spoiler_text, post.sensitive, post.edited_at = spoiler_text, sensitive or bool(spoiler_text), now
+        await post.save()
+        media = await Media.filter(post_id=post.id).order_by("position", "id")
+        note = build.note(post, author, media, state.urls)
+        await enqueue(state, author, build.update(note, now), await _audience_inboxes(author, post),
+                      post_id=post.id, store=False)
+        return post
+
+    post = await atomic(work)
+    state.wake_delivery()
+    return post
+
+
+async def publish_profile(state: State, account: Account) -> None:
+    """Tell followers' servers that a local account's profile changed."""
+    now = datetime.now(UTC)
+
+    async def work() -> None:
+        doc = build.actor(account, state.urls, icon_url=account.avatar_url)
+        await enqueue(state, account, build.update_actor(doc, now), await follower_inboxes(account), store=False)
+
+    await atomic(work)
+    state.wake_delivery()

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from fedi.api.auth import optional_account, require_account
 from fedi.api.paging import page, paged_response
 from fedi.api.serializers import accounts_json, one_account, statuses_json
+from fedi.db import atomic
 from fedi.errors import NotFound
 from fedi.models import Account, Follow, Post
-from fedi.web.common import json_response, params, st
-from outbox.interact import follow, unfollow
+from fedi.text import render
+from fedi.uploads import store_upload
+from fedi.web.common import as_bool, json_response, params, st
+from outbox.interact import answer_follow, follow, unfollow
+from outbox.publish import publish_profile
 
 bp = Blueprint("api_accounts", __name__)
 
@@ -128,3 +132,58 @@ async def unfollow_account(account_id: str) -> Response:
     target = await account_or_404(account_id)
     await unfollow(st(), me, target)
     return json_response(await relationship(me, target))
+
+
+@bp.patch("/api/v1/accounts/update_credentials")
+async def update_credentials() -> Response:
+    me = await require_account()
+    args = await params()
+    if "display_name" in args:
+        me.display_name = str(args["display_name"] or "")[:30] or me.username
+    if "note" in args:
+        me.summary = render(str(args["note"] or "")[:500], st().urls.tag, {}, st().cfg.domain).html
+    if "locked" in args:
+        me.manually_approves_followers = as_bool(args["locked"], "locked")
+    if "discoverable" in args:
+        me.discoverable = as_bool(args["discoverable"], "discoverable")
+    files = await request.files
+    for field, attr in (("avatar", "avatar_url"), ("header", "header_url")):
+        if field in files:
+            media = await store_upload(st(), me, files[field].read())
+            setattr(me, attr, st().urls.media(media.file_name or ""))
+    await me.save()
+    await publish_profile(st(), me)
+    return json_response(await one_account(st(), me, source=True))
+
+
+@bp.get("/api/v1/follow_requests")
+async def follow_requests() -> Response:
+    me = await require_account()
+    args = await params()
+    rows = await page(Follow.filter(target=me, accepted=False).select_related("follower"), args)
+    return paged_response(await accounts_json(st(), [r.follower for r in rows]), [r.id for r in rows])
+
+
+async def _answer(account_id: str, accept: bool) -> Response:
+    me = await require_account()
+    other = await account_or_404(account_id)
+    row = await Follow.get_or_none(follower=other, target=me, accepted=False)
+    if row is None:
+        raise NotFound("Follow request not found")
+
+    async def work() -> None:
+        await answer_follow(st(), me, row, accept=accept)
+
+    await atomic(work)
+    st().wake_delivery()
+    return json_response(await relationship(me, other))
+
+
+@bp.post("/api/v1/follow_requests/<account_id>/authorize")
+async def authorize(account_id: str) -> Response:
+    return await _answer(account_id, True)
+
+
+@bp.post("/api/v1/follow_requests/<account_id>/reject")
+async def reject(account_id: str) -> Response:
+    return await _answer(account_id, False)

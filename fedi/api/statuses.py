@@ -10,7 +10,7 @@ from fedi.errors import NotFound, Unprocessable
 from fedi.models import Account, Follow, Media, Post
 from fedi.web.common import as_bool, json_response, params, st
 from outbox.interact import favourite, reblog, unfavourite, unreblog
-from outbox.publish import delete_post, publish_post
+from outbox.publish import delete_post, edit_post, publish_post
 
 bp = Blueprint("api_statuses", __name__)
 
@@ -85,6 +85,19 @@ async def delete_status(post_id: str) -> Response:
     doc["text"] = post.text
     await delete_post(st(), me, post)
     return json_response(doc)
+
+
+@bp.put("/api/v1/statuses/<post_id>")
+async def edit_status(post_id: str) -> Response:
+    me = await require_account()
+    post = await visible_post(post_id, me)
+    if post.account_id != me.id or post.reblog_of_id is not None:  # type: ignore[attr-defined]
+        raise NotFound("Record not found")
+    args = await params()
+    post = await edit_post(st(), me, post, caption=str(args.get("status", post.text) or ""),
+                           spoiler_text=str(args.get("spoiler_text", post.spoiler_text) or ""),
+                           sensitive=as_bool(args.get("sensitive", post.sensitive), "sensitive"))
+    return json_response(await status_json(st(), post, me))
 
 
 @bp.get("/api/v1/statuses/<post_id>/context")

@@ -1,0 +1,199 @@
+"""Shared plumbing for the benchmark scripts: a throwaway `fedi serve` on a loopback port, its CLI,
+free ports, RSS, percentiles and a description of the machine.
+
+Not a test module (the leading underscore keeps pytest away); the bench_*.py scripts import it.
+Everything here talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+AS2 = "application/activity+json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fedi_command() -> list[str]:
+    """The `fedi` console script when installed, else `python -m fedi.cli` (same code either way)."""
+    exe = shutil.which("fedi")
+    return [exe] if exe else [sys.executable, "-m", "fedi.cli"]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of values; nan when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process, in MiB (VmRSS from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def machine() -> dict[str, str]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for dist in ("quart", "hypercorn", "tortoise-orm", "aiosqlite", "aiohttp", "cryptography", "orjson",
+                 "pillow"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "-"
+    return {"nproc": str(os.cpu_count()), "cpu": model, "python": platform.python_version(),
+            "libs": " ".join(f"{k} {v}" for k, v in versions.items())}
+
+
+def print_machine() -> None:
+    m = machine()
+    print(f"machine: nproc={m['nproc']} cpu={m['cpu']!r} python {m['python']}; {m['libs']}")
+
+
+class FediServer:
+    """One throwaway instance: temp data dir, SQLite, http on 127.0.0.1:port, CLI on the same data."""
+
+    def __init__(self, port: int | None = None, extra_env: dict[str, str] | None = None,
+                 keep: bool = False) -> None:
+        self.port = port or free_port()
+        self.tmp = Path(tempfile.mkdtemp(prefix="fedi-bench-"))
+        self.keep = keep
+        self.data_dir = self.tmp / "data"
+        self.domain = f"127.0.0.1:{self.port}"
+        self.base = f"http://{self.domain}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FEDI_")}
+        env.update({
+            "FEDI_DOMAIN": self.domain, "FEDI_SCHEME": "http", "FEDI_DATA_DIR": str(self.data_dir),
+            "FEDI_ALLOW_PRIVATE_ADDRESSES": "1", "FEDI_CONFIG": str(self.tmp / "no-fedi.toml"),
+            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+        })
+        env.pop("http_proxy", None)
+        env.pop("HTTP_PROXY", None)
+        env.pop("https_proxy", None)
+        env.pop("HTTPS_PROXY", None)
+        env.update(extra_env or {})
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.tmp / "serve.log"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "fedi.sqlite3"
+
+    def cli(self, *args: str) -> str:
+        """Run a `fedi` command on this instance's data; returns stdout, raises on failure."""
+        result = subprocess.run([*fedi_command(), *args], env=self.env, cwd=self.tmp, capture_output=True,
+                                text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"fedi {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+        return result.stdout
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen([*fedi_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                                     env=self.env, cwd=self.tmp, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"fedi serve exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if self.get("/.well-known/nodeinfo")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"fedi serve did not start within {timeout} s:\n{self.log_tail()}")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        code, self.proc = self.proc.returncode, None
+        return code
+
+    def cleanup(self) -> None:
+        self.stop()
+        if not self.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> FediServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+    def log_tail(self, n: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def request(self, method: str, path: str, *, token: str | None = None, accept: str = "application/json",
+                data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        hdrs = {"Accept": accept, **(headers or {})}
+        if token:
+            hdrs["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(self.base + path, data=data, headers=hdrs, method=method)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(req, timeout=30) as resp:
+                raw, status = resp.read(), resp.status
+        except urllib.error.HTTPError as err:
+            raw, status = err.read(), err.code
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw
+
+    def get(self, path: str, **kw: Any) -> tuple[int, Any]:
+        return self.request("GET", path, **kw)
+
+
+def tiny_png() -> bytes:
+    from tests.helpers import tiny_png as make
+    return make()
