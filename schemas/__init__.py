@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -51,7 +51,7 @@ def _dir(direction: str) -> Any:
     return resources.files(__name__) / direction
 
 
-@lru_cache(maxsize=None)
+@cache
 def kinds(direction: str) -> frozenset[str]:
     """The schema kinds available for a direction, e.g. {"like", "undo", ...} (shared _defs excluded)."""
     out = set()
@@ -67,13 +67,13 @@ def known_inbound(kind: str) -> bool:
     return isinstance(kind, str) and kind in kinds("inbound")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(direction: str, filename: str) -> dict[str, Any]:
     text = (_dir(direction) / filename).read_text(encoding="utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry(direction: str) -> Registry:
     pairs = []
     for entry in _dir(direction).iterdir():
@@ -83,7 +83,7 @@ def _registry(direction: str) -> Registry:
     return Registry().with_resources(pairs).crawl()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(direction: str, kind: str) -> Draft202012Validator:
     schema = _load(direction, f"{kind}.json")
     Draft202012Validator.check_schema(schema)
@@ -146,7 +146,7 @@ def validate(direction: str, kind: str, doc: dict[str, Any]) -> None:
         raise SchemaError(message, path=path, direction=direction, kind=kind)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _context_text(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"bad context name {name!r}")
