@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.migrations.executor import MigrationExecutor
 from tortoise.transactions import in_transaction
 
 from fedi.config import Config
@@ -23,14 +25,26 @@ def db_url(cfg: Config) -> str:
     return url
 
 
-async def init_db(cfg: Config, *, create: bool = True) -> None:
+def tortoise_config(url: str) -> dict[str, Any]:
+    return {"connections": {"default": url},
+            "apps": {"models": {"models": MODELS, "migrations": "fedi.migrations", "default_connection": "default"}},
+            "use_tz": True, "timezone": "UTC"}
+
+
+# For the `tortoise` CLI when writing a new migration:
+#   tortoise -c fedi.db.TORTOISE_ORM makemigrations
+TORTOISE_ORM = tortoise_config("sqlite:///tmp/fedi-makemigrations.sqlite3")
+
+
+async def init_db(cfg: Config, *, migrate: bool = True) -> None:
     if cfg.is_sqlite:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    config = tortoise_config(db_url(cfg))
     # _enable_global_fallback: Quart runs requests in tasks that do not inherit the start-up
     # context; without it every query fails with "No TortoiseContext is currently active".
-    await Tortoise.init(db_url=db_url(cfg), modules={"models": MODELS}, _enable_global_fallback=True)
-    if create:
-        await Tortoise.generate_schemas(safe=True)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+    if migrate:
+        await MigrationExecutor(get_connection("default"), config["apps"]).migrate()
 
 
 async def close_db() -> None:

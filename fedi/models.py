@@ -35,9 +35,6 @@ class Account(Model):
     bot = fields.BooleanField(default=False)
     suspended = fields.BooleanField(default=False)
     gone = fields.BooleanField(default=False)
-    followers_count = fields.IntField(default=0)
-    following_count = fields.IntField(default=0)
-    statuses_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     fetched_at = fields.DatetimeField(null=True)
 
@@ -240,7 +237,7 @@ class Host(Model):
 
 
 class InboxItem(Model):
-    """Every inbound activity id we accepted: replays are no-ops; queued work waits here."""
+    """Every inbound activity id we accepted (so replays are no-ops), and queued work."""
 
     id = fields.BigIntField(primary_key=True)
     uri = fields.CharField(max_length=2048, unique=True)

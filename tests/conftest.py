@@ -42,7 +42,8 @@ async def _truncate(name: str) -> None:
     import asyncpg
     conn = await asyncpg.connect(f"{PG_SERVER}/{name}")
     try:
-        tables = [r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")]
+        tables = [r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+                  if r["tablename"] != "tortoise_migrations"]
         if tables:
             await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
     finally:

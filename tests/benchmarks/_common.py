@@ -24,8 +24,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# FEDI_BENCH_SRC=/path/to/a/checkout benchmarks that code instead of the installed one (e.g. a clean
+# `git archive HEAD` export while the work tree is mid-edit, or a patched copy for a before/after).
+SRC = Path(os.environ["FEDI_BENCH_SRC"]).resolve() if os.environ.get("FEDI_BENCH_SRC") else None
+for _path in (ROOT, SRC):
+    if _path is not None and str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 AS2 = "application/activity+json"
 
@@ -36,8 +40,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fedi_command() -> list[str]:
+def fedi_command(src: Path | None = None) -> list[str]:
     """The `fedi` console script when installed, else `python -m fedi.cli` (same code either way)."""
+    if (src or SRC) is not None:
+        return [sys.executable, "-m", "fedi.cli"]
     exe = shutil.which("fedi")
     return [exe] if exe else [sys.executable, "-m", "fedi.cli"]
 
@@ -82,13 +88,17 @@ def machine() -> dict[str, str]:
 def print_machine() -> None:
     m = machine()
     print(f"machine: nproc={m['nproc']} cpu={m['cpu']!r} python {m['python']}; {m['libs']}")
+    import fedi
+    print(f"code under test: {Path(fedi.__file__).resolve().parent.parent}")
 
 
 class FediServer:
     """One throwaway instance: temp data dir, SQLite, http on 127.0.0.1:port, CLI on the same data."""
 
     def __init__(self, port: int | None = None, extra_env: dict[str, str] | None = None,
-                 keep: bool = False) -> None:
+                 keep: bool = False, src: Path | None = None) -> None:
+        """src: run the fedi code of that checkout (default: FEDI_BENCH_SRC, else the installed one)."""
+        self.src = Path(src).resolve() if src else SRC
         self.port = port or free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix="fedi-bench-"))
         self.keep = keep
@@ -105,10 +115,16 @@ class FediServer:
         env.pop("HTTP_PROXY", None)
         env.pop("https_proxy", None)
         env.pop("HTTPS_PROXY", None)
+        if self.src is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.src), env.get("PYTHONPATH")]))
         env.update(extra_env or {})
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.tmp / "serve.log"
+
+    @property
+    def command(self) -> list[str]:
+        return fedi_command(self.src)
 
     @property
     def db_path(self) -> Path:
@@ -116,7 +132,7 @@ class FediServer:
 
     def cli(self, *args: str) -> str:
         """Run a `fedi` command on this instance's data; returns stdout, raises on failure."""
-        result = subprocess.run([*fedi_command(), *args], env=self.env, cwd=self.tmp, capture_output=True,
+        result = subprocess.run([*self.command, *args], env=self.env, cwd=self.tmp, capture_output=True,
                                 text=True, timeout=120)
         if result.returncode != 0:
             raise RuntimeError(f"fedi {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
@@ -124,7 +140,7 @@ class FediServer:
 
     def start(self, timeout: float = 30.0) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen([*fedi_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+        self.proc = subprocess.Popen([*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                                      env=self.env, cwd=self.tmp, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

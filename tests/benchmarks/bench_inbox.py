@@ -1,8 +1,9 @@
 """Inbox throughput: signed Likes POSTed into a local user's inbox, on SQLite, one `fedi serve` process.
 
-    python tests/benchmarks/bench_inbox.py                    # 3000 actors, 64 connections
+    python tests/benchmarks/bench_inbox.py                    # 3000 actors, 64 connections, 3 rounds
     python tests/benchmarks/bench_inbox.py --actors 5000 --concurrency 32
     python tests/benchmarks/bench_inbox.py --profile          # py-spy the server during both phases
+    python tests/benchmarks/bench_inbox.py --compare /tmp/patched   # before/after, rounds interleaved
 
 What it does, all on 127.0.0.1:
   * a throwaway `fedi serve` (SQLite, temp data dir) with user alice and three posts made by `fedi post`;
@@ -187,13 +188,84 @@ def run_phase(label: str, server: _common.FediServer, requests: list[tuple[bytes
     return row
 
 
+def scenario(src: Path | None, tag: str, args: argparse.Namespace, actor_base: str, private_pem: str,
+             profile: bool) -> tuple[list[dict[str, Any]], bool]:
+    """One fresh instance: warm-up, (b) first contact, (a) known actors. Returns the phase rows, lost?"""
+    import json
+    import urllib.request
+
+    server = _common.FediServer(keep=args.keep, src=src)
+    profile_dir = server.tmp if profile else None
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        server.cli("user", "create", "alice", "--display-name", "Alice")
+        png = server.tmp / "img.png"
+        png.write_bytes(_common.tiny_png())
+        posts = [server.cli("post", "alice", str(png), "--caption", f"post {i}").strip().splitlines()[-1]
+                 for i in range(3)]
+        ids = [uri.rstrip("/").rsplit("/", 1)[-1] for uri in posts]
+        server.start()
+        inbox = f"{server.base}/users/alice/inbox"
+        names = [f"{tag}a{i}" for i in range(args.actors)]
+        t0 = time.perf_counter()
+        warm = presign(inbox, actor_base, [f"{tag}w{i}" for i in range(50)], posts[0], "p0", private_pem)
+        first = presign(inbox, actor_base, names, posts[1], "p1", private_pem)
+        known = presign(inbox, actor_base, names, posts[2], "p2", private_pem)
+        print(f"[{tag}] code {server.src or 'installed'}: pre-signed {len(warm) + len(first) + len(known)} "
+              f"requests in {time.perf_counter() - t0:.1f} s (not timed); {args.actors} actors, "
+              f"{args.concurrency} connections, fedi on {server.base}", flush=True)
+        before = json.loads(opener.open(f"{actor_base}/stats", timeout=10).read())
+        run_phase("warm-up (50 first-contact Likes)", server, warm, ids[0], posts[0], 8, None, None)
+        rows = [
+            run_phase("(b) first-contact actors", server, first, ids[1], posts[1], args.concurrency,
+                      TARGET_FIRST, profile_dir),
+            run_phase("(a) known actors", server, known, ids[2], posts[2], args.concurrency, TARGET_KNOWN,
+                      profile_dir),
+        ]
+        rss = _common.rss_mb(server.pid)
+        stats = json.loads(opener.open(f"{actor_base}/stats", timeout=10).read())
+        server.stop()
+        db = sqlite3.connect(server.db_path)
+        likes = {pid: db.execute("select count(*) from likes where post_id = ?", (int(pid),)).fetchone()[0]
+                 for pid in ids}
+        items = db.execute("select count(*) from inbox_items").fetchone()[0]
+        db.close()
+        print(f"  after the run: likes rows per post {[likes[i] for i in ids]} (expected [50, {args.actors}, "
+              f"{args.actors}]); inbox_items {items}; actor documents served "
+              f"{stats['fetches'] - before['fetches']} (max {stats['max_per_actor']} per actor); "
+              f"server RSS {rss:.0f} MB", flush=True)
+        lost = [r["phase"] for r in rows if r["applied"] != r["sent"] or r["accepted"] != r["sent"]]
+        lost += [f"likes rows post {i}" for i, want in zip(ids[1:], (args.actors, args.actors))
+                 if likes[i] != want]
+        if lost:
+            print(f"  LOST: {lost}")
+        if profile_dir is not None:
+            for row in rows:
+                path = profile_dir / f"inbox-{row['phase'].split()[0].strip('()')}.txt"
+                print(f"\n=== py-spy profile of the server during {row['phase']} ===")
+                print(_profile.summarise(path))
+        return rows, bool(lost)
+    except Exception:
+        print(server.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        server.cleanup()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--actors", type=int, default=3000, help="remote actors, = Likes per phase")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--profile", action="store_true", help="py-spy the server during the timed phases")
-    parser.add_argument("--keep", action="store_true", help="keep the temp data dir")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh instances per code version; medians")
+    parser.add_argument("--compare", type=Path, help="a second checkout (e.g. with a patch), its rounds "
+                        "interleaved with the first's: before/after in one run")
+    parser.add_argument("--profile", action="store_true", help="py-spy the server during the timed phases "
+                        "(first round only)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp data dirs")
     args = parser.parse_args()
+    if args.profile and not _profile.available():
+        print("--profile needs py-spy (pip install py-spy)", file=sys.stderr)
+        return 1
 
     from fedi.signatures import generate_keypair
 
@@ -208,70 +280,36 @@ def main() -> int:
     if not ready.wait(30):
         print("the actor server did not start", file=sys.stderr)
         return 1
-
-    server = _common.FediServer(keep=args.keep)
-    profile_dir = None
-    if args.profile:
-        if not _profile.available():
-            print("--profile needs py-spy (pip install py-spy)", file=sys.stderr)
-            return 1
-        profile_dir = server.tmp
+    versions: list[tuple[str, Path | None]] = [("base", None)]
+    if args.compare:
+        versions.append(("compare", args.compare.resolve()))
+    results: dict[str, list[list[dict[str, Any]]]] = {label: [] for label, _ in versions}
+    any_lost = False
     try:
-        server.cli("user", "create", "alice", "--display-name", "Alice")
-        png = server.tmp / "img.png"
-        png.write_bytes(_common.tiny_png())
-        posts = [server.cli("post", "alice", str(png), "--caption", f"post {i}").strip().splitlines()[-1]
-                 for i in range(3)]
-        ids = [uri.rstrip("/").rsplit("/", 1)[-1] for uri in posts]
-        server.start()
-        inbox = f"{server.base}/users/alice/inbox"
-        names = [f"a{i}" for i in range(args.actors)]
-        t0 = time.perf_counter()
-        warm = presign(inbox, actor_base, [f"w{i}" for i in range(50)], posts[0], "p0", private_pem)
-        first = presign(inbox, actor_base, names, posts[1], "p1", private_pem)
-        known = presign(inbox, actor_base, names, posts[2], "p2", private_pem)
-        print(f"pre-signed {len(warm) + len(first) + len(known)} requests in {time.perf_counter() - t0:.1f} s "
-              f"(not timed); {args.actors} actors, {args.concurrency} connections, fedi on {server.base}",
-              flush=True)
-        run_phase("warm-up (50 first-contact Likes)", server, warm, ids[0], posts[0], 8, None, None)
-        rows = [
-            run_phase("(b) first-contact actors", server, first, ids[1], posts[1], args.concurrency,
-                      TARGET_FIRST, profile_dir),
-            run_phase("(a) known actors", server, known, ids[2], posts[2], args.concurrency, TARGET_KNOWN,
-                      profile_dir),
-        ]
-        rss = _common.rss_mb(server.pid)
-        import json
-        import urllib.request
-        stats = json.loads(urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-            f"{actor_base}/stats", timeout=10).read())
-        server.stop()
-        db = sqlite3.connect(server.db_path)
-        likes = {pid: db.execute("select count(*) from likes where post_id = ?", (int(pid),)).fetchone()[0]
-                 for pid in ids}
-        items = db.execute("select count(*) from inbox_items").fetchone()[0]
-        db.close()
-        print(f"after the run: likes rows per post {[likes[i] for i in ids]} (expected [50, {args.actors}, "
-              f"{args.actors}]); inbox_items {items}; actor documents served {stats['fetches']} for "
-              f"{stats['actors']} actors (max {stats['max_per_actor']} per actor); server RSS {rss:.0f} MB")
-        lost = [r["phase"] for r in rows if r["applied"] != r["sent"]]
-        lost += [f"likes rows post {i}" for i, want in zip(ids[1:], (args.actors, args.actors))
-                 if likes[i] != want]
-        if lost:
-            print(f"LOST: {lost}")
-        if profile_dir is not None:
-            for row in rows:
-                path = profile_dir / f"inbox-{row['phase'].split()[0].strip('()')}.txt"
-                print(f"\n=== py-spy profile of the server during {row['phase']} ({path}) ===")
-                print(_profile.summarise(path))
-        return 1 if lost else 0
-    except Exception:
-        print(server.log_tail(), file=sys.stderr)
-        raise
+        for rnd in range(args.rounds):
+            for label, src in versions:
+                rows, lost = scenario(src, f"r{rnd}{label[0]}", args, actor_base, private_pem,
+                                      args.profile and rnd == 0)
+                results[label].append(rows)
+                any_lost = any_lost or lost
     finally:
-        server.cleanup()
         actors.terminate()
         actors.join(5)
+    print(f"\nmedians over {args.rounds} rounds ({args.actors} Likes per phase, {args.concurrency} connections):")
+    for label, src in versions:
+        for i, (phase, target) in enumerate((("(b) first-contact actors", TARGET_FIRST),
+                                             ("(a) known actors", TARGET_KNOWN))):
+            rows = [r[i] for r in results[label]]
+            rate = statistics.median(r["rate"] for r in rows)
+            p50 = statistics.median(r["p50"] for r in rows)
+            p99 = statistics.median(r["p99"] for r in rows)
+            applied = all(r["applied"] == r["sent"] == r["accepted"] for r in rows)
+            ok = applied and rate >= target
+            print(f"  {phase} [{src or 'installed' if label == 'base' and not _common.SRC else src or _common.SRC}]: "
+                  f"{rate:.0f} accepted+applied/s (runs {', '.join(format(r['rate'], '.0f') for r in rows)}), "
+                  f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, all applied: {applied}; target >= {target:.0f}/s: "
+                  f"{'MEETS' if ok else 'MISSES'}")
+    return 1 if any_lost else 0
 
 
 if __name__ == "__main__":
