@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,9 @@ log = logging.getLogger("fedi.inbox")
 bp = Blueprint("inbox", __name__)
 MAX_BODY = 1_000_000
 SAME_ORIGIN = {"Create", "Update", "Delete"}
+# GoToSocial sends Delete without an id, and older servers Undo/Accept/Reject without one: such an
+# activity is known by its actor and the hash of its body, so a replay is still a no-op.
+ID_OPTIONAL = {"Delete", "Undo", "Accept", "Reject"}
 
 try:  # the JSON Schemas are test data too; the server uses them when present
     from schemas import SchemaError, known_inbound, validate
@@ -51,10 +55,15 @@ def _parse(body: bytes) -> dict[str, Any]:
         raise BadRequest("the body is not valid JSON") from exc
     if not isinstance(doc, dict):
         raise BadRequest("the body is not a JSON object")
-    if not isinstance(doc.get("id"), str) or not isinstance(doc.get("type"), str):
-        raise BadRequest("an activity needs a string id and type")
-    if not get_id(doc.get("actor")):
+    if not isinstance(doc.get("type"), str):
+        raise BadRequest("an activity needs a type")
+    actor = get_id(doc.get("actor"))
+    if not actor:
         raise BadRequest("an activity needs an actor")
+    if "id" not in doc and doc["type"] in ID_OPTIONAL:
+        doc["id"] = f"{actor}#fedi-body-{hashlib.sha256(body).hexdigest()}"
+    if not isinstance(doc.get("id"), str):
+        raise BadRequest("an activity needs a string id")
     return doc
 
 

@@ -120,17 +120,25 @@ def actor(account: Account, urls: Urls, *, icon_url: str | None = None) -> Doc:
 
 
 def instance_actor(account: Account, urls: Urls) -> Doc:
+    """The Application actor that signs fetches; its collections exist and stay empty."""
+    uri = account.uri
     return {
-        "id": account.uri,
+        "id": uri,
         "type": "Application",
         "preferredUsername": account.username,
         "name": account.display_name,
-        "inbox": f"{account.uri}/inbox",
-        "outbox": f"{account.uri}/outbox",
+        "summary": "",
+        "url": urls.base + "/",
+        "inbox": f"{uri}/inbox",
+        "outbox": f"{uri}/outbox",
+        "followers": f"{uri}/followers",
+        "following": f"{uri}/following",
+        "featured": f"{uri}/collections/featured",
         "endpoints": {"sharedInbox": urls.shared_inbox()},
         "manuallyApprovesFollowers": True,
-        "url": urls.base + "/about",
-        "publicKey": {"id": account.key_id, "owner": account.uri, "publicKeyPem": account.public_key_pem},
+        "discoverable": False,
+        "published": iso(account.created_at),
+        "publicKey": {"id": account.key_id, "owner": uri, "publicKeyPem": account.public_key_pem},
     }
 
 

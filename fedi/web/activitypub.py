@@ -43,6 +43,15 @@ async def instance_actor() -> Response:
     return ap_response(build.with_context(build.instance_actor(s.instance_actor, s.urls)))
 
 
+@bp.get("/actor/<collection>")
+@bp.get("/actor/collections/<collection>")
+async def instance_actor_collection(collection: str) -> Response:
+    if collection not in ("outbox", "followers", "following", "featured"):
+        raise NotFound("no such collection")
+    ident = st().urls.base + request.path
+    return ap_response(build.with_context(build.ordered_collection(ident, 0, items=[])))
+
+
 async def _local_post(name: str, post_id: int) -> Post:
     s = st()
     uri = s.urls.post(name, post_id)

@@ -176,6 +176,9 @@ async def test_discovery_documents(app_ctx):
     assert page.content_type.startswith("text/html")
     instance_actor = await (await inst.client.get("/actor", headers=AS2)).get_json()
     assert instance_actor["type"] == "Application" and instance_actor["publicKey"]["publicKeyPem"]
+    validate("outbound", "actor", instance_actor)
+    featured = await inst.client.get("/actor/collections/featured", headers=AS2)
+    assert (await featured.get_json())["totalItems"] == 0
     outbox = await (await inst.client.get("/users/alice/outbox", headers=AS2)).get_json()
     assert outbox["totalItems"] == 1
     first = await (await inst.client.get(outbox["first"].replace("https://fedi.test", ""), headers=AS2)).get_json()
