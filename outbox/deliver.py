@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 from fedi.errors import RemoteError
+from fedi.http import Blocked
 from fedi.models import Account, Delivery, Host
 from fedi.signatures import sign_headers
 from fedi.state import State
@@ -128,6 +129,8 @@ class Deliverer:
                 try:
                     resp = await self.state.http.post(delivery.inbox, body, headers)
                     status, error, after = resp.status, None, retry_after(resp.headers.get("Retry-After"))
+                except Blocked as exc:  # refused by policy (private address, scheme): retrying cannot help
+                    status, error, after = 403, f"refused: {exc}"[:500], None
                 except RemoteError as exc:
                     status, error, after = getattr(exc, "status", None) or 0, str(exc)[:500], None
             await self._record(delivery, status, error, after)

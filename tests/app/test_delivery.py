@@ -109,3 +109,13 @@ async def test_host_failing_on_three_days_is_skipped_until_it_talks_again(inst):
         await inst.state.deliverer.run_once()
         assert rx.paths() == ["/flaky/users/a/inbox"]
         assert (await Delivery.get()).state == "done"
+
+
+async def test_delivery_to_a_private_address_is_refused_not_retried(database_url, tmp_path):
+    async with TestInstance(database_url, tmp_path, "127.0.0.1:9", scheme="http") as inst, Receiver() as rx:
+        _, token = await _followers(inst, rx, [("a", "lan", False)])
+        await inst.api("POST", "/api/v1/statuses", token, json={"status": "x"})
+        await inst.state.deliverer.run_once()
+        assert rx.received == []
+        dead = await Delivery.get()
+        assert dead.state == "dead" and dead.last_error.startswith("refused")
