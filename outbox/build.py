@@ -92,7 +92,7 @@ def note(post: Post, author: Account, media: list[Media], urls: Urls) -> Doc:
     return doc
 
 
-def actor(account: Account, urls: Urls, *, icon_url: str | None = None) -> Doc:
+def actor(account: Account, urls: Urls) -> Doc:
     u = account.username
     doc: Doc = {
         "id": account.uri,
@@ -114,8 +114,10 @@ def actor(account: Account, urls: Urls, *, icon_url: str | None = None) -> Doc:
         "publicKey": {"id": account.key_id or urls.key_id(u), "owner": account.uri,
                       "publicKeyPem": account.public_key_pem},
     }
-    if icon_url:
-        doc["icon"] = {"type": "Image", "mediaType": "image/webp", "url": icon_url}
+    if account.avatar_url:
+        doc["icon"] = {"type": "Image", "mediaType": "image/webp", "url": account.avatar_url}
+    if account.header_url:
+        doc["image"] = {"type": "Image", "mediaType": "image/webp", "url": account.header_url}
     return doc
 
 

@@ -182,7 +182,7 @@ async def publish_profile(state: State, account: Account) -> None:
     now = datetime.now(UTC)
 
     async def work() -> None:
-        doc = build.actor(account, state.urls, icon_url=account.avatar_url)
+        doc = build.actor(account, state.urls)
         await enqueue(state, account, build.update_actor(doc, now), await follower_inboxes(account), store=False)
 
     await atomic(work)

@@ -117,3 +117,32 @@ async def test_private_addresses_are_refused_by_default(database_url, tmp_path):
         like = {"id": f"{doc['id']}#likes/1", "type": "Like", "actor": doc["id"], "object": status["uri"]}
         assert (await inst.deliver(like, doc["publicKey"]["id"], ALICE_PRIVATE_PEM)).status_code == 401
         assert remote.gets == []   # never contacted
+
+
+async def test_boost_of_an_unseen_post_is_queued_then_fetched(inst):
+    from fedi.models import Follow, InboxItem
+    alice, token = await inst.user("alice")
+    async with ActorServer() as remote:
+        booster = remote.publish("bea", ALICE_PUBLIC_PEM)
+        author = remote.publish("carl", ALICE_PUBLIC_PEM)
+        note = {"id": f"{author['id']}/statuses/1", "type": "Note", "attributedTo": author["id"],
+                "content": "<p>a painted owl</p>", "published": "2026-11-01T10:00:00Z",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [],
+                "attachment": [{"type": "Image", "mediaType": "image/png", "url": f"{remote.base}/owl.png",
+                                "name": "an owl", "width": 10, "height": 10}]}
+        remote.docs["/users/carl/statuses/1"] = note
+        bea = await inst.remote_actor(booster, ALICE_PUBLIC_PEM)
+        await Follow.create(uri=f"{alice.uri}/follows/1", follower=alice, target=bea, accepted=True)
+        announce = {"id": f"{booster['id']}/boosts/1", "type": "Announce", "actor": booster["id"],
+                    "object": note["id"], "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                    "published": "2026-11-01T11:00:00Z"}
+        assert (await inst.deliver(announce, booster["publicKey"]["id"], ALICE_PRIVATE_PEM)).status_code == 202
+        assert (await InboxItem.get(uri=announce["id"])).state == "queued"   # stored before the 202
+        assert await inst.state.inbox_worker.run_once() == 1
+        assert (await InboxItem.get(uri=announce["id"])).state == "done"
+        home = await (await inst.api("GET", "/api/v1/timelines/home", token)).get_json()
+        [boost] = home
+        assert boost["account"]["username"] == "bea"
+        assert boost["reblog"]["uri"] == note["id"] and "painted owl" in boost["reblog"]["content"]
+        assert boost["reblog"]["media_attachments"][0]["description"] == "an owl"
+        assert boost["reblog"]["account"]["username"] == "carl"
