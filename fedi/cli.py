@@ -105,7 +105,7 @@ async def cmd_post(cfg: Config, args: argparse.Namespace) -> None:
     blobs = []
     for path in args.image:
         try:
-            blobs.append(Path(path).read_bytes())
+            blobs.append(await asyncio.to_thread(Path(path).read_bytes))
         except OSError as exc:
             raise CliError(f"cannot read image {path}: {exc.strerror or exc}") from exc
     state = _state(cfg)
@@ -164,7 +164,7 @@ def _wake_server(cfg: Config) -> None:
     """Tell a running `fedi serve` on the same data that there is new work (best effort)."""
     try:
         info = json.loads(_serve_file(cfg).read_text())
-        req = urllib.request.Request(f"{info['url']}/internal/wake", method="POST", data=b"",
+        req = urllib.request.Request(f"{info['url']}/internal/wake", method="POST", data=b"",  # noqa: S310
                                      headers={"X-Fedi-Wake": info["secret"]})
         with urllib.request.urlopen(req, timeout=2):  # noqa: S310 - our own loopback server
             pass

@@ -22,7 +22,8 @@ What :func:`process_image` does, in order:
 6. makes a still WebP thumbnail (long edge at most :data:`THUMB_MAX_EDGE`)
    from the display version and a blurhash from a tiny version of that;
 7. writes the display version and the thumbnail to ``media_dir`` and the
-   original bytes to ``media_dir/../originals`` (never served) atomically, named only by the SHA-256 of their content, so
+   original bytes to ``media_dir/../originals`` (never served) atomically,
+   named only by the SHA-256 of their content, so
    identical uploads share files.
 """
 

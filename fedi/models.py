@@ -59,6 +59,7 @@ class Post(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="posts", on_delete=fields.CASCADE
     )
+    account_id: int
     local = fields.BooleanField(default=False)
     text = fields.TextField(default="")
     content = fields.TextField(default="")
@@ -70,9 +71,11 @@ class Post(Model):
     in_reply_to: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="replies", null=True, on_delete=fields.SET_NULL
     )
+    in_reply_to_id: int | None
     reblog_of: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="reblogs", null=True, on_delete=fields.CASCADE
     )
+    reblog_of_id: int | None
     prompt = fields.TextField(null=True)
     model_name = fields.CharField(max_length=255, null=True)
     tags = fields.JSONField(default=list)
@@ -96,9 +99,11 @@ class Media(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="media", on_delete=fields.CASCADE
     )
+    account_id: int
     post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="media", null=True, on_delete=fields.CASCADE
     )
+    post_id: int | None
     position = fields.IntField(default=0)
     file_name = fields.CharField(max_length=255, null=True)
     thumb_name = fields.CharField(max_length=255, null=True)
@@ -124,9 +129,11 @@ class Like(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="likes", on_delete=fields.CASCADE
     )
+    account_id: int
     post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="likes", on_delete=fields.CASCADE
     )
+    post_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -140,9 +147,11 @@ class Follow(Model):
     follower: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="following_rel", on_delete=fields.CASCADE
     )
+    follower_id: int
     target: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="followers_rel", on_delete=fields.CASCADE
     )
+    target_id: int
     accepted = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -156,13 +165,16 @@ class Notification(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="notifications", on_delete=fields.CASCADE
     )
+    account_id: int
     from_account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="caused_notifications", on_delete=fields.CASCADE
     )
+    from_account_id: int
     type = fields.CharField(max_length=32)
     post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
+    post_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -175,6 +187,7 @@ class Token(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="tokens", on_delete=fields.CASCADE
     )
+    account_id: int
     scopes = fields.CharField(max_length=255, default="read write follow push")
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -191,6 +204,7 @@ class Activity(Model):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="activities", on_delete=fields.CASCADE
     )
+    account_id: int
     post_id_ref = fields.BigIntField(null=True, db_index=True)
     body = fields.JSONField()
     public = fields.BooleanField(default=True)
@@ -209,6 +223,7 @@ class Delivery(Model):
     sender: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="deliveries", on_delete=fields.CASCADE
     )
+    sender_id: int
     inbox = fields.CharField(max_length=2048)
     host = fields.CharField(max_length=255, db_index=True)
     body = fields.TextField()

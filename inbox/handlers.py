@@ -75,7 +75,7 @@ async def on_like(ctx: Ctx) -> None:
         return
     await Like.create(uri=ctx.doc["id"], account=ctx.actor, post=post)
     await Post.filter(id=post.id).update(favourites_count=F("favourites_count") + 1)
-    await Notification.create(account_id=post.account_id, from_account=ctx.actor,  # type: ignore[attr-defined]
+    await Notification.create(account_id=post.account_id, from_account=ctx.actor,
                               type="favourite", post=post)
 
 
@@ -103,7 +103,7 @@ async def on_announce(ctx: Ctx) -> None:
                       published=parse_time(ctx.doc.get("published")))
     await Post.filter(id=target.id).update(reblogs_count=F("reblogs_count") + 1)
     if target.local:
-        await Notification.create(account_id=target.account_id, from_account=ctx.actor,  # type: ignore[attr-defined]
+        await Notification.create(account_id=target.account_id, from_account=ctx.actor,
                                   type="reblog", post=target)
 
 
@@ -113,7 +113,8 @@ def _new_id() -> int:
 
 
 async def _mentioned_locals(doc: dict[str, Any], state: State) -> list[Account]:
-    uris = {get_id(t.get("href")) for t in as_list(doc.get("tag")) if isinstance(t, dict) and t.get("type") == "Mention"}
+    tags = [t for t in as_list(doc.get("tag")) if isinstance(t, dict)]
+    uris = {get_id(t.get("href")) for t in tags if t.get("type") == "Mention"}
     uris |= {get_id(x) for x in as_list(doc.get("to")) + as_list(doc.get("cc"))}
     local = [u for u in uris if u and u.startswith(state.urls.base + "/users/")]
     return list(await Account.filter(uri__in=local, domain=None)) if local else []
@@ -133,7 +134,7 @@ async def on_create(ctx: Ctx) -> None:
     if parent is not None:
         await Post.filter(id=parent.id).update(replies_count=F("replies_count") + 1)
         if parent.local:
-            notify.setdefault(parent.account_id, await parent.account)  # type: ignore[attr-defined]
+            notify.setdefault(parent.account_id, await parent.account)
     for account in notify.values():
         await Notification.create(account=account, from_account=ctx.actor, type="mention", post=post)
 
@@ -166,11 +167,11 @@ async def on_delete(ctx: Ctx) -> None:
     from datetime import UTC, datetime
     await Post.filter(id=post.id).update(deleted_at=datetime.now(UTC))
     await Tombstone.get_or_create(uri=uri)
-    if post.in_reply_to_id:  # type: ignore[attr-defined]
-        await Post.filter(id=post.in_reply_to_id, replies_count__gt=0).update(  # type: ignore[attr-defined]
+    if post.in_reply_to_id:
+        await Post.filter(id=post.in_reply_to_id, replies_count__gt=0).update(
             replies_count=F("replies_count") - 1)
-    if post.reblog_of_id:  # type: ignore[attr-defined]
-        await Post.filter(id=post.reblog_of_id, reblogs_count__gt=0).update(  # type: ignore[attr-defined]
+    if post.reblog_of_id:
+        await Post.filter(id=post.reblog_of_id, reblogs_count__gt=0).update(
             reblogs_count=F("reblogs_count") - 1)
 
 
@@ -218,14 +219,14 @@ async def on_undo(ctx: Ctx) -> None:
             like = await Like.get_or_none(account=ctx.actor, post=post) if post else None
         if like is not None:
             await like.delete()
-            await Post.filter(id=like.post_id, favourites_count__gt=0).update(  # type: ignore[attr-defined]
+            await Post.filter(id=like.post_id, favourites_count__gt=0).update(
                 favourites_count=F("favourites_count") - 1)
             return
     if kind in ("Announce", ""):
         boost = await Post.get_or_none(uri=inner_id, account=ctx.actor, reblog_of_id__not_isnull=True)
         if boost is not None:
             await boost.delete()
-            await Post.filter(id=boost.reblog_of_id, reblogs_count__gt=0).update(  # type: ignore[attr-defined]
+            await Post.filter(id=boost.reblog_of_id, reblogs_count__gt=0).update(
                 reblogs_count=F("reblogs_count") - 1)
     if kind == "Block":
         return

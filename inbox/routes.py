@@ -11,8 +11,8 @@ import orjson
 from quart import Blueprint, Response, request
 from tortoise.exceptions import IntegrityError
 
-from fedi.actors import host_of
 from fedi.activitystreams import get_id
+from fedi.actors import host_of
 from fedi.db import atomic
 from fedi.errors import BadRequest, Forbidden, NotFound, TooLarge
 from fedi.models import Account, InboxItem

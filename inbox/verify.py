@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from fedi import signatures
-from fedi.actors import host_of, key_for
 from fedi.activitystreams import get_id
+from fedi.actors import host_of, key_for
 from fedi.errors import FediError, Forbidden, Unauthorized
 from fedi.models import Account
 from fedi.state import KeyInfo, State

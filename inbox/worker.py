@@ -7,8 +7,8 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-from fedi.actors import get_actor, host_of
 from fedi.activitystreams import get_id
+from fedi.actors import get_actor, host_of
 from fedi.db import atomic
 from fedi.errors import FediError, RemoteError
 from fedi.models import Account, InboxItem

@@ -122,7 +122,7 @@ class Deliverer:
     async def _deliver(self, delivery: Delivery) -> None:
         try:
             async with self._global, self._hosts[delivery.host]:
-                key_id, pem = await self._key(delivery.sender_id)  # type: ignore[attr-defined]
+                key_id, pem = await self._key(delivery.sender_id)
                 body = delivery.body.encode()
                 headers = sign_headers("POST", delivery.inbox, key_id, pem, body,
                                        {"Content-Type": "application/activity+json"})

@@ -73,28 +73,28 @@ def media_json(state: State, m: Media) -> Doc:
 
 async def statuses_json(state: State, posts: list[Post], viewer: Account | None) -> list[Doc]:
     """Serialise many statuses with a fixed number of queries (reblogged originals included)."""
-    originals = [p for p in posts if p.reblog_of_id is not None]  # type: ignore[attr-defined]
-    inner = {p.id: p for p in await Post.filter(id__in=[p.reblog_of_id for p in originals])}  # type: ignore[attr-defined]
+    originals = [p for p in posts if p.reblog_of_id is not None]
+    inner = {p.id: p for p in await Post.filter(id__in=[p.reblog_of_id for p in originals])}
     everything = list({p.id: p for p in [*posts, *inner.values()]}.values())
     ids = [p.id for p in everything]
-    accounts = {a.id: a for a in await Account.filter(id__in={p.account_id for p in everything})}  # type: ignore[attr-defined]
+    accounts = {a.id: a for a in await Account.filter(id__in={p.account_id for p in everything})}
     counts = await account_counts(list(accounts.values()))
     acc_json = {i: account_json(state, a, counts[i]) for i, a in accounts.items()}
     media: dict[int, list[Doc]] = defaultdict(list)
     for m in await Media.filter(post_id__in=ids).order_by("position", "id"):
-        media[m.post_id].append(media_json(state, m))  # type: ignore[attr-defined]
+        media[m.post_id].append(media_json(state, m))
     liked: set[int] = set()
     boosted: set[int] = set()
     if viewer is not None:
         liked = set(await Like.filter(account=viewer, post_id__in=ids).values_list("post_id", flat=True))
         boosted = set(await Post.filter(account=viewer, reblog_of_id__in=ids, deleted_at=None).values_list(
             "reblog_of_id", flat=True))
-    parents = {p.in_reply_to_id for p in everything if p.in_reply_to_id}  # type: ignore[attr-defined]
+    parents = {p.in_reply_to_id for p in everything if p.in_reply_to_id}
     parent_authors = dict(await Post.filter(id__in=parents).values_list("id", "account_id")) if parents else {}
 
     def one(p: Post) -> Doc:
-        reblog = one(inner[p.reblog_of_id]) if p.reblog_of_id in inner else None  # type: ignore[attr-defined]
-        parent_id = p.in_reply_to_id  # type: ignore[attr-defined]
+        reblog = one(inner[p.reblog_of_id]) if p.reblog_of_id in inner else None
+        parent_id = p.in_reply_to_id
         doc: Doc = {
             "id": str(p.id), "created_at": iso(p.published), "edited_at": iso(p.edited_at),
             "in_reply_to_id": str(parent_id) if parent_id else None,
@@ -105,7 +105,7 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None)
             "favourites_count": p.favourites_count,
             "favourited": p.id in liked, "reblogged": p.id in boosted, "muted": False, "bookmarked": False,
             "pinned": False, "content": p.content if reblog is None else "", "filtered": [],
-            "reblog": reblog, "application": None, "account": acc_json[p.account_id],  # type: ignore[attr-defined]
+            "reblog": reblog, "application": None, "account": acc_json[p.account_id],
             "media_attachments": media.get(p.id, []),
             "mentions": [{"id": None, "username": m["name"].lstrip("@").split("@")[0], "url": m["href"],
                           "acct": m["name"].lstrip("@")} for m in p.mentions],
@@ -128,5 +128,5 @@ async def notifications_json(state: State, rows: list[Notification], viewer: Acc
     statuses = {int(d["id"]): d for d in await statuses_json(state, posts, viewer)} if posts else {}
     accounts = await accounts_json(state, [n.from_account for n in rows])
     return [{"id": str(n.id), "type": n.type, "created_at": iso(n.created_at), "account": acc,
-             "status": statuses.get(n.post_id) if n.post_id else None, "group_key": f"ungrouped-{n.id}"}  # type: ignore[attr-defined]
+             "status": statuses.get(n.post_id) if n.post_id else None, "group_key": f"ungrouped-{n.id}"}
             for n, acc in zip(rows, accounts, strict=True)]

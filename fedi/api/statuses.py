@@ -31,12 +31,12 @@ async def can_see(post: Post, viewer: Account | None) -> bool:
         return True
     if viewer is None:
         return False
-    if post.account_id == viewer.id:  # type: ignore[attr-defined]
+    if post.account_id == viewer.id:
         return True
     if viewer.uri in post.to or viewer.uri in post.cc:
         return True
     return post.visibility == "private" and await Follow.exists(
-        follower=viewer, target_id=post.account_id, accepted=True)  # type: ignore[attr-defined]
+        follower=viewer, target_id=post.account_id, accepted=True)
 
 
 @bp.post("/api/v1/statuses")
@@ -53,7 +53,7 @@ async def create_status() -> Response:
             item = None
         if item is None:
             raise Unprocessable(f"media {ident} not found")
-        if item.post_id is not None:  # type: ignore[attr-defined]
+        if item.post_id is not None:
             raise Unprocessable(f"media {ident} is already attached to a post")
         media.append(item)
     parent = None
@@ -79,7 +79,7 @@ async def get_status(post_id: str) -> Response:
 async def delete_status(post_id: str) -> Response:
     me = await require_account()
     post = await visible_post(post_id, me)
-    if post.account_id != me.id:  # type: ignore[attr-defined]
+    if post.account_id != me.id:
         raise NotFound("Record not found")
     doc = await status_json(st(), post, me)
     doc["text"] = post.text
@@ -91,7 +91,7 @@ async def delete_status(post_id: str) -> Response:
 async def edit_status(post_id: str) -> Response:
     me = await require_account()
     post = await visible_post(post_id, me)
-    if post.account_id != me.id or post.reblog_of_id is not None:  # type: ignore[attr-defined]
+    if post.account_id != me.id or post.reblog_of_id is not None:
         raise NotFound("Record not found")
     args = await params()
     post = await edit_post(st(), me, post, caption=str(args.get("status", post.text) or ""),
@@ -106,8 +106,8 @@ async def context(post_id: str) -> Response:
     post = await visible_post(post_id, viewer)
     ancestors: list[Post] = []
     cursor = post
-    while cursor.in_reply_to_id and len(ancestors) < 40:  # type: ignore[attr-defined]
-        parent = await Post.get_or_none(id=cursor.in_reply_to_id, deleted_at=None)  # type: ignore[attr-defined]
+    while cursor.in_reply_to_id and len(ancestors) < 40:
+        parent = await Post.get_or_none(id=cursor.in_reply_to_id, deleted_at=None)
         if parent is None or not await can_see(parent, viewer):
             break
         ancestors.insert(0, parent)
@@ -126,8 +126,8 @@ async def context(post_id: str) -> Response:
 async def _act(post_id: str, action: str) -> Response:
     me = await require_account()
     post = await visible_post(post_id, me)
-    if post.reblog_of_id is not None:  # type: ignore[attr-defined]
-        post = await Post.get(id=post.reblog_of_id)  # type: ignore[attr-defined]
+    if post.reblog_of_id is not None:
+        post = await Post.get(id=post.reblog_of_id)
     s = st()
     if action == "favourite":
         post = await favourite(s, me, post)

@@ -16,8 +16,12 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>{head}
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;padding:1rem}}
-img{{max-width:100%;height:auto}} .grid{{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:1rem}}
+img{{max-width:100%;height:auto}}
+.grid{{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:1rem}}
 </style></head><body>{body}</body></html>"""
+
+
+CSP = "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'"
 
 
 def _page(title: str, body: str, head: str = "", link_ap: str | None = None) -> Response:
@@ -26,7 +30,7 @@ def _page(title: str, body: str, head: str = "", link_ap: str | None = None) -> 
     resp = Response(PAGE.format(title=html.escape(title), head=head, body=body),
                     content_type="text/html; charset=utf-8")
     resp.headers["Vary"] = "Accept"
-    resp.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'"
+    resp.headers["Content-Security-Policy"] = CSP
     return resp
 
 

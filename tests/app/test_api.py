@@ -13,8 +13,9 @@ AS2 = {"Accept": "application/activity+json"}
 
 
 async def _upload(inst, token, description="a fox"):
-    from quart.datastructures import FileStorage
     from io import BytesIO
+
+    from quart.datastructures import FileStorage
     files = {"file": FileStorage(BytesIO(png_bytes(300, 200)), filename="fox.png", content_type="image/png")}
     return await inst.client.post("/api/v2/media", headers={"Authorization": f"Bearer {token}"},
                                   files=files, form={"description": description, "focus": "0.5,-0.25"})
@@ -62,8 +63,9 @@ async def test_bad_input_gets_clear_errors(app_ctx):
     bad_json = await inst.api("POST", "/api/v1/statuses", token, data=b"{nope",
                               headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400
-    from quart.datastructures import FileStorage
     from io import BytesIO
+
+    from quart.datastructures import FileStorage
     html = {"file": FileStorage(BytesIO(b"<html>hi</html>"), filename="x.png", content_type="image/png")}
     not_image = await inst.client.post("/api/v2/media", headers={"Authorization": f"Bearer {token}"}, files=html)
     assert not_image.status_code == 422 and "error" in await not_image.get_json()

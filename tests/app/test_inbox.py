@@ -83,7 +83,7 @@ async def test_follow_is_accepted_and_the_accept_is_queued(app_ctx):
     await inst.remote_actor(person(FELIX, "felix"), ALICE_PUBLIC_PEM)
     follow = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{FELIX}#follows/9",
               "type": "Follow", "actor": FELIX, "object": alice.uri}
-    assert (await inst.deliver(follow, KEY, ALICE_PRIVATE_PEM, f"/users/alice/inbox")).status_code == 202
+    assert (await inst.deliver(follow, KEY, ALICE_PRIVATE_PEM, "/users/alice/inbox")).status_code == 202
     row = await Follow.get(uri=follow["id"])
     assert row.accepted
     delivery = await Delivery.get(inbox="https://mastodon.madrid/users/felix/inbox")

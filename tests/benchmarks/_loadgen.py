@@ -41,7 +41,7 @@ async def run(url: str, connections: int, duration: float, headers: dict[str, st
                         await resp.read()
                         if not 200 <= resp.status < 400:
                             non2xx += 1
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     errors += 1
                 latencies.append((time.perf_counter() - t0) * 1000)
 

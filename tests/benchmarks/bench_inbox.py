@@ -131,7 +131,7 @@ async def blast(url: str, requests: list[tuple[bytes, dict[str, str]]], concurre
                         statuses[resp.status] = statuses.get(resp.status, 0) + 1
                         if resp.status != 202 and len(errors) < 5:
                             errors.append(f"{resp.status} {(await resp.text())[:200]}")
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     statuses[0] = statuses.get(0, 0) + 1
                     if len(errors) < 5:
                         errors.append(repr(exc))
