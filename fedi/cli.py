@@ -222,6 +222,7 @@ def demo(port: int) -> None:
             account = await local_user("demo")
         except NotFound:
             account = await create_user(Urls(cfg), "demo", "Demo", "demo-password")
+            await _demo_post(cfg, account)
         return await create_token(account)
 
     token = asyncio.run(_with_db(cfg, setup))
@@ -229,6 +230,35 @@ def demo(port: int) -> None:
     print(f"Open {cfg.base_url}/@demo   API token: {token}")
     print(f'Try: curl -H "Authorization: Bearer {token}" {cfg.base_url}/api/v1/accounts/verify_credentials')
     serve(cfg, "127.0.0.1", port)
+
+
+def _demo_image() -> bytes:
+    """A procedural picture, so a fresh demo instance has something to show."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (768, 512))
+    draw = ImageDraw.Draw(image)
+    for y in range(512):
+        draw.line([(0, y), (768, y)], fill=(20 + y // 4, 30 + y // 6, 90 + y // 5))
+    for i in range(12):
+        x, y, r = 60 + i * 55, 300 - (i * 37) % 180, 20 + (i * 13) % 40
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=(240, 140 + i * 8, 60))
+    buf = BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def _demo_post(cfg: Config, account: Any) -> None:
+    from fedi.accounts import instance_actor
+    from fedi.uploads import store_upload
+    from outbox.publish import publish_post
+    state = _state(cfg)
+    state.instance_actor = await instance_actor(state.urls)
+    media = await store_upload(state, account, _demo_image(), "Orange suns over a violet gradient")
+    await publish_post(state, account, caption="Hello from fedi #aiart", media=[media],
+                       prompt="orange suns over a violet gradient", model="fedi-demo")
 
 
 COMMANDS: dict[tuple[str, str | None], Callable[[Config, argparse.Namespace], Awaitable[None]]] = {

@@ -69,9 +69,11 @@ class Receiver:
         app.router.add_route("POST", "/{tail:.*}", handle)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
-        ports = [_common.free_port()] if self.single_port else [_common.free_port() for _ in range(self.servers)]
-        for port in ports:
-            await web.TCPSite(self.runner, "127.0.0.1", port, backlog=1024).start()
+        ports = []
+        for _ in range(1 if self.single_port else self.servers):
+            site = web.TCPSite(self.runner, "127.0.0.1", 0, backlog=1024)  # port 0: the kernel picks, no race
+            await site.start()
+            ports.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
         if self.single_port:
             self.bases = [f"http://127.0.0.1:{ports[0]}/s{n}" for n in range(self.servers)]
         else:
