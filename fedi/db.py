@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -34,6 +35,30 @@ def tortoise_config(url: str) -> dict[str, Any]:
 # For the `tortoise` CLI when writing a new migration:
 #   tortoise -c fedi.db.TORTOISE_ORM makemigrations
 TORTOISE_ORM = tortoise_config("sqlite:///tmp/fedi-makemigrations.sqlite3")
+
+
+def _sqlite_begin_immediate() -> None:
+    """Make tortoise's SQLite transactions BEGIN IMMEDIATE.
+
+    The CLI writes to the same SQLite file while `fedi serve` runs. A deferred transaction that
+    reads, then writes, fails at once with "database is locked" when the other process wrote in
+    between (the busy timeout cannot help with that upgrade). Taking the write lock at BEGIN makes
+    the second writer wait its turn within the busy timeout instead.
+    """
+    from tortoise.backends.sqlite.client import SqliteTransactionWrapper
+    from tortoise.exceptions import TransactionManagementError
+
+    async def begin(self: SqliteTransactionWrapper) -> None:
+        try:
+            await self._connection.commit()
+            await self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise TransactionManagementError(exc) from exc
+
+    SqliteTransactionWrapper.begin = begin  # type: ignore[method-assign]
+
+
+_sqlite_begin_immediate()
 
 
 async def init_db(cfg: Config, *, migrate: bool = True) -> None:

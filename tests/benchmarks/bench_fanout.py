@@ -82,8 +82,8 @@ class Receiver:
     async def stop(self) -> None:
         await self.runner.cleanup()
 
-    async def wait_for(self, count: int, timeout: float) -> bool:
-        deadline = time.perf_counter() + timeout
+    async def wait_for(self, count: int, seconds: float) -> bool:
+        deadline = time.perf_counter() + seconds
         while len(self.hits) < count:
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -126,7 +126,7 @@ async def add_followers(server: _common.FediServer, target: str, bases: list[str
 
 
 async def one_case(label: str, server: _common.FediServer, receiver: Receiver, user: str, image: Path,
-                   expected: int, timeout: float, target: float | None, spy: _profile.PySpy | None
+                   expected: int, wait: float, target: float | None, spy: _profile.PySpy | None
                    ) -> dict[str, Any]:
     before = len(receiver.hits)
     if spy is not None:
@@ -140,7 +140,7 @@ async def one_case(label: str, server: _common.FediServer, receiver: Receiver, u
     if proc.returncode != 0:
         raise RuntimeError(f"fedi post failed: {err.decode()}")
     uri = out.decode().strip().splitlines()[-1]
-    complete = await receiver.wait_for(before + expected, timeout)
+    complete = await receiver.wait_for(before + expected, wait)
     await asyncio.sleep(1.0)  # anything extra (a duplicate) would arrive now
     if spy is not None:
         spy.stop()

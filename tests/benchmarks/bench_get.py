@@ -138,7 +138,7 @@ def main() -> int:
                         raise
                     time.sleep(0.1)
             targets["hello (Quart+hypercorn ceiling)"] = (f"http://127.0.0.1:{port}/hello", {})
-        for name, (url, headers) in targets.items():  # warm-up
+        for url, headers in targets.values():  # warm-up
             load(url, args.connections, 2, headers)
         results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         for run in range(args.runs):

@@ -235,7 +235,7 @@ def scenario(src: Path | None, tag: str, args: argparse.Namespace, actor_base: s
               f"{stats['fetches'] - before['fetches']} (max {stats['max_per_actor']} per actor); "
               f"server RSS {rss:.0f} MB", flush=True)
         lost = [r["phase"] for r in rows if r["applied"] != r["sent"] or r["accepted"] != r["sent"]]
-        lost += [f"likes rows post {i}" for i, want in zip(ids[1:], (args.actors, args.actors))
+        lost += [f"likes rows post {i}" for i, want in zip(ids[1:], (args.actors, args.actors), strict=True)
                  if likes[i] != want]
         if lost:
             print(f"  LOST: {lost}")

@@ -144,3 +144,22 @@ def test_cli_errors_are_one_line_and_change_nothing(pair, tmp_path):
     assert a.get("/api/v1/accounts/verify_credentials")[0] == 401
     statuses = a.get("/users/alice/outbox", accept=AS2)[1]
     assert statuses["totalItems"] == 0
+
+
+def test_cli_writes_while_the_server_writes(pair, tmp_path):
+    """Several `fedi post` processes at once against a running server's database: none is lost."""
+    import subprocess
+    import sys
+    a, _ = pair
+    token = user_with_token(a, "alice")
+    a.start()
+    img = tmp_path / "p.png"
+    img.write_bytes(png_bytes(64, 64))
+    procs = [subprocess.Popen([sys.executable, "-m", "fedi.cli", "post", "alice", str(img), "--caption", f"n{i}"],
+                              env=a.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(6)]
+    for i in range(10):  # the server writes at the same time
+        a.api("POST", "/api/v1/statuses", token, {"status": f"api {i}"})
+    results = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
+    assert len(a.api("GET", "/api/v1/timelines/home?limit=40", token)) == 16
