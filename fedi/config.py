@@ -35,6 +35,11 @@ class Config:
     allow_private_addresses: bool = False
     instance_title: str = "fedi"
     registrations_open: bool = False
+    generator: str = "procedural"            # procedural | openai
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_api_key: str = ""
+    openai_model: str = "gpt-image-1"
+    generation_timeout: float = 120.0
 
     @property
     def base_url(self) -> str:
@@ -80,7 +85,27 @@ class Config:
             allow_private_addresses=_flag("FEDI_ALLOW_PRIVATE_ADDRESSES", values.get("ALLOW_PRIVATE_ADDRESSES", "")),
             instance_title=str(values.get("INSTANCE_TITLE", "fedi")),
             registrations_open=_flag("FEDI_REGISTRATIONS_OPEN", values.get("REGISTRATIONS_OPEN", "")),
+            **_generation(values),
         )
+
+
+def _generation(values: dict[str, object]) -> dict[str, object]:
+    backend = str(values.get("GENERATOR", "procedural")).strip().lower()
+    if backend not in ("procedural", "openai"):
+        raise ConfigError(f"FEDI_GENERATOR must be procedural or openai, not {backend!r}")
+    try:
+        timeout = float(str(values.get("GENERATION_TIMEOUT", "120")))
+    except ValueError as exc:
+        raise ConfigError("FEDI_GENERATION_TIMEOUT must be a number of seconds") from exc
+    if not 1 <= timeout <= 900:
+        raise ConfigError("FEDI_GENERATION_TIMEOUT must be between 1 and 900 seconds")
+    return {
+        "generator": backend,
+        "openai_base_url": str(values.get("OPENAI_BASE_URL", "https://api.openai.com/v1")).rstrip("/"),
+        "openai_api_key": str(values.get("OPENAI_API_KEY", "")),
+        "openai_model": str(values.get("OPENAI_MODEL", "gpt-image-1")),
+        "generation_timeout": timeout,
+    }
 
 
 def _normalise_db_url(url: str) -> str:
