@@ -27,6 +27,44 @@ class CliError(Exception):
     """A one-line message for stderr and a non-zero exit."""
 
 
+def _generation_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prompt")
+    p.add_argument("--model")
+    p.add_argument("--model-version")
+    p.add_argument("--negative-prompt")
+    p.add_argument("--seed")
+    p.add_argument("--steps")
+    p.add_argument("--sampler")
+    p.add_argument("--guidance-scale")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="another parameter (repeat)")
+    p.add_argument("--prompt-private", action="store_true", help="share the image, keep the prompt to yourself")
+    p.add_argument("--ai-label", choices=["auto", "yes", "no"], default="auto",
+                   help="label the post AI-generated (auto: when a model or prompt is given)")
+
+
+def _generation(args: argparse.Namespace) -> Any:
+    from fedi.generation_meta import Generation
+    params = []
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--param takes NAME=VALUE, not {item!r}")
+        params.append({"name": name.strip(), "value": value})
+    label = {"auto": None, "yes": True, "no": False}[args.ai_label]
+    return Generation.parse({"model": args.model, "model_version": args.model_version, "prompt": args.prompt,
+                             "negative_prompt": args.negative_prompt, "seed": args.seed, "steps": args.steps,
+                             "sampler": args.sampler, "guidance_scale": args.guidance_scale, "parameters": params},
+                            ai_label=label, prompt_private=args.prompt_private)
+
+
+async def _find_post(ref: str) -> Any:
+    from fedi.models import Post
+    post = await Post.get_or_none(id=int(ref)) if ref.isdigit() else await Post.get_or_none(uri=ref)
+    if post is None or post.deleted_at is not None:
+        raise CliError(f"no such post: {ref}")
+    return post
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fedi", description="A federated server for AI-generated images.")
     p.add_argument("--version", action="version", version=f"fedi {__version__}")
@@ -48,10 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     post.add_argument("image", nargs="+")
     post.add_argument("--caption", default="")
     post.add_argument("--alt", default="", help="alt text of the image(s)")
-    post.add_argument("--prompt")
-    post.add_argument("--model")
     post.add_argument("--visibility", default="public", choices=["public", "unlisted", "private", "direct"])
     post.add_argument("--spoiler", default="", help="content warning")
+    _generation_flags(post)
+    post.add_argument("--license", help="licence of the image(s): a URL or an SPDX id, e.g. CC-BY-4.0")
+    post.add_argument("--no-ai-training", action="store_true", help="say the image(s) may not be used to train AI")
+    post.add_argument("--remix-of", help="the id or URL of the post this one remixes")
+    post.add_argument("--no-remix", action="store_true", help="do not allow remixes of this post")
     deliveries = sub.add_parser("deliveries", help="where a post (or everything pending) was delivered")
     deliveries.add_argument("post", nargs="?", help="a post id or its ActivityPub id; omit for the queue")
     deliveries.add_argument("--json", action="store_true")
@@ -108,13 +149,17 @@ async def cmd_post(cfg: Config, args: argparse.Namespace) -> None:
             blobs.append(await asyncio.to_thread(Path(path).read_bytes))
         except OSError as exc:
             raise CliError(f"cannot read image {path}: {exc.strerror or exc}") from exc
+    generation = _generation(args)
+    remix_of = await _find_post(args.remix_of) if args.remix_of else None
     state = _state(cfg)
     state.instance_actor = await instance_actor(state.urls)
     await state.http.start()
     try:
-        media = [await store_upload(state, author, data, args.alt) for data in blobs]
+        media = [await store_upload(state, author, data, args.alt, license=args.license,
+                                    ai_training=False if args.no_ai_training else None) for data in blobs]
         post = await publish_post(state, author, caption=args.caption, media=media, visibility=args.visibility,
-                                  spoiler_text=args.spoiler, prompt=args.prompt, model=args.model)
+                                  spoiler_text=args.spoiler, generation=generation, remix_of=remix_of,
+                                  remix_allowed=False if args.no_remix else None)
     finally:
         await state.http.close()
     _wake_server(cfg)
@@ -124,7 +169,7 @@ async def cmd_post(cfg: Config, args: argparse.Namespace) -> None:
 async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
     from datetime import UTC, datetime
 
-    from fedi.models import Delivery, Host, Post
+    from fedi.models import Delivery, Host
     if args.retry_now:
         await Host.filter(unavailable=True).update(unavailable=False, failure_days=[])
         count = await Delivery.filter(state="pending").update(next_try=datetime.now(UTC))
@@ -133,10 +178,7 @@ async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
         return
     query = Delivery.all()
     if args.post:
-        ref = args.post
-        post = await Post.get_or_none(id=int(ref)) if ref.isdigit() else await Post.get_or_none(uri=ref)
-        if post is None:
-            raise CliError(f"no such post: {ref}")
+        post = await _find_post(args.post)
         query = query.filter(post_id_ref=post.id)
     else:
         query = query.filter(state="pending")
@@ -252,13 +294,14 @@ def _demo_image() -> bytes:
 
 async def _demo_post(cfg: Config, account: Any) -> None:
     from fedi.accounts import instance_actor
+    from fedi.generation_meta import Generation
     from fedi.uploads import store_upload
     from outbox.publish import publish_post
     state = _state(cfg)
     state.instance_actor = await instance_actor(state.urls)
     media = await store_upload(state, account, _demo_image(), "Orange suns over a violet gradient")
-    await publish_post(state, account, caption="Hello from fedi #aiart", media=[media],
-                       prompt="orange suns over a violet gradient", model="fedi-demo")
+    generation = Generation.parse({"prompt": "orange suns over a violet gradient", "model": "fedi-demo"})
+    await publish_post(state, account, caption="Hello from fedi", media=[media], generation=generation)
 
 
 COMMANDS: dict[tuple[str, str | None], Callable[[Config, argparse.Namespace], Awaitable[None]]] = {

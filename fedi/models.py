@@ -32,6 +32,8 @@ class Account(Model):
     password_hash = fields.CharField(max_length=255, null=True)
     manually_approves_followers = fields.BooleanField(default=False)
     discoverable = fields.BooleanField(default=True)
+    ai_filter = fields.CharField(max_length=8, default="show")    # show | blur | hide AI posts from elsewhere
+    remix_default = fields.BooleanField(default=True)
     bot = fields.BooleanField(default=False)
     suspended = fields.BooleanField(default=False)
     gone = fields.BooleanField(default=False)
@@ -76,8 +78,24 @@ class Post(Model):
         "models.Post", related_name="reblogs", null=True, on_delete=fields.CASCADE
     )
     reblog_of_id: int | None
+    # generation metadata (how the image was made); prompt_private keeps the prompt off the wire
+    ai_generated = fields.BooleanField(default=False)
     prompt = fields.TextField(null=True)
+    negative_prompt = fields.TextField(null=True)
     model_name = fields.CharField(max_length=255, null=True)
+    model_version = fields.CharField(max_length=255, null=True)
+    seed = fields.BigIntField(null=True)
+    steps = fields.IntField(null=True)
+    sampler = fields.CharField(max_length=255, null=True)
+    guidance_scale = fields.FloatField(null=True)
+    parameters = fields.JSONField(default=list)        # [{"name": ..., "value": ...}]
+    prompt_private = fields.BooleanField(default=False)
+    remix_of_uri = fields.CharField(max_length=2048, null=True, db_index=True)
+    remix_of: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="remixes", null=True, on_delete=fields.SET_NULL
+    )
+    remix_of_id: int | None
+    remix_allowed = fields.BooleanField(default=True)
     tags = fields.JSONField(default=list)
     mentions = fields.JSONField(default=list)
     to = fields.JSONField(default=list)
@@ -117,6 +135,11 @@ class Media(Model):
     description = fields.TextField(default="")
     focus_x = fields.FloatField(default=0.0)
     focus_y = fields.FloatField(default=0.0)
+    original_name = fields.CharField(max_length=255, null=True)
+    license = fields.CharField(max_length=255, null=True)          # a URL or an SPDX id
+    ai_training = fields.BooleanField(null=True)                   # consent to AI training; None: not said
+    digital_source_type = fields.CharField(max_length=255, null=True)
+    provenance = fields.JSONField(null=True)                       # C2PA reading: status, claim generator, ...
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from fedi.errors import BadRequest
 from fedi.media import focal_point, process_image
@@ -13,12 +14,30 @@ MAX_DESCRIPTION = 1500
 
 
 async def store_upload(state: State, account: Account, data: bytes, description: str = "",
-                       focus: str | None = None) -> Media:
+                       focus: str | None = None, *, license: str | None = None,
+                       ai_training: bool | None = None) -> Media:
     if len(description) > MAX_DESCRIPTION:
         raise BadRequest(f"the description is longer than {MAX_DESCRIPTION} characters")
+    license = check_license(license)
     fx, fy = focal_point(focus)
     image = await asyncio.to_thread(process_image, data, state.cfg.media_dir)
     return await Media.create(account=account, file_name=image.file_name, thumb_name=image.thumb_name,
                               content_type=image.content_type, width=image.width, height=image.height,
                               size=image.size, digest=image.digest, blurhash=image.blurhash,
-                              description=description, focus_x=fx, focus_y=fy)
+                              description=description, focus_x=fx, focus_y=fy, original_name=image.original_name,
+                              license=license, ai_training=ai_training)
+
+
+SPDX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+\-]{1,63}$")
+
+
+def check_license(value: str | None) -> str | None:
+    """A licence is an http(s) URL or an SPDX identifier such as CC-BY-4.0."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.startswith(("https://", "http://")) and len(value) <= 255 and " " not in value:
+        return value
+    if SPDX_RE.match(value):
+        return value
+    raise BadRequest("license must be a URL or an SPDX identifier such as CC-BY-4.0")

@@ -16,6 +16,7 @@ from tortoise.expressions import F
 from fedi.activitystreams import as_list, get_id, types
 from fedi.models import Account, Follow, Like, Notification, Post, Tombstone
 from fedi.state import State
+from inbox.ai import remix_parent
 from inbox.notes import is_post, store_note, update_note
 from outbox.interact import answer_follow
 
@@ -126,11 +127,15 @@ async def on_create(ctx: Ctx) -> None:
         return
     parent_uri = get_id(note.get("inReplyTo"))
     parent = await Post.get_or_none(uri=parent_uri, deleted_at=None) if parent_uri else None
+    remix_uri = remix_parent(note)
+    remixed = await _local_post(remix_uri)
     mentioned = await _mentioned_locals(note, ctx.state)
-    if parent is None and not mentioned and not await _followed_by_local(ctx.actor):
+    if parent is None and remixed is None and not mentioned and not await _followed_by_local(ctx.actor):
         return  # nobody here asked for it
     post = await store_note(note, ctx.actor)
     notify = {a.id: a for a in mentioned}
+    if remixed is not None and remixed.account_id not in notify:
+        await Notification.create(account_id=remixed.account_id, from_account=ctx.actor, type="remix", post=post)
     if parent is not None:
         await Post.filter(id=parent.id).update(replies_count=F("replies_count") + 1)
         if parent.local:

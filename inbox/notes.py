@@ -10,6 +10,7 @@ from fedi.ids import new_id
 from fedi.models import Account, Media, Post
 from fedi.text import sanitize, strip_html
 from fedi.urls import AS_PUBLIC
+from inbox import ai
 
 POST_TYPES = {"Note", "Article", "Page", "Image", "Question", "Video"}
 PUBLIC_ALIASES = {AS_PUBLIC, "as:Public", "Public"}
@@ -65,15 +66,16 @@ def media_rows(doc: dict[str, Any], author: Account) -> list[Media]:
         rows.append(Media(account=author, position=pos, remote_url=url, content_type=media_type or "image/jpeg",
                           width=_int(att.get("width")), height=_int(att.get("height")),
                           blurhash=str(att.get("blurhash"))[:128] if att.get("blurhash") else None,
-                          description=strip_html(str(alt))[:1500], focus_x=fx, focus_y=fy))
+                          description=strip_html(str(alt))[:1500], focus_x=fx, focus_y=fy,
+                          **ai.media_fields(att)))
     return rows
 
 
 def note_fields(doc: dict[str, Any], author: Account) -> dict[str, Any]:
     tags = [t for t in as_list(doc.get("tag")) if isinstance(t, dict)]
-    generator = doc.get("generator") if isinstance(doc.get("generator"), dict) else {}
     summary = doc.get("summary")
     return {
+        **ai.generation_fields(doc),
         "url": first_url(doc.get("url")) or doc["id"],
         "content": sanitize(str(doc.get("content") or "")),
         "text": strip_html(str(doc.get("content") or "")),
@@ -87,7 +89,6 @@ def note_fields(doc: dict[str, Any], author: Account) -> dict[str, Any]:
                      for t in tags if t.get("type") == "Mention" and isinstance(t.get("href"), str)][:50],
         "to": [x for x in (get_id(v) for v in as_list(doc.get("to"))) if x],
         "cc": [x for x in (get_id(v) for v in as_list(doc.get("cc"))) if x],
-        "model_name": str(generator.get("name"))[:255] if generator.get("name") else None,
     }
 
 
@@ -98,8 +99,9 @@ async def store_note(doc: dict[str, Any], author: Account) -> Post:
         return existing
     fields = note_fields(doc, author)
     parent = await Post.get_or_none(uri=fields["in_reply_to_uri"]) if fields["in_reply_to_uri"] else None
+    remixed = await Post.get_or_none(uri=fields["remix_of_uri"]) if fields["remix_of_uri"] else None
     post = await Post.create(id=new_id(), uri=doc["id"], account=author, local=False, in_reply_to=parent,
-                             published=parse_time(doc.get("published")), **fields)
+                             remix_of=remixed, published=parse_time(doc.get("published")), **fields)
     for row in media_rows(doc, author):
         row.post_id = post.id
         await row.save()
@@ -109,6 +111,7 @@ async def store_note(doc: dict[str, Any], author: Account) -> Post:
 async def update_note(post: Post, doc: dict[str, Any], author: Account) -> None:
     fields = note_fields(doc, author)
     fields.pop("in_reply_to_uri")
+    fields.pop("remix_of_uri")
     post.update_from_dict(fields)
     post.edited_at = parse_time(doc.get("updated")) if doc.get("updated") else datetime.now(UTC)
     await post.save()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import schemas
 from fedi.models import Account, Media, Post
 from fedi.urls import AS_PUBLIC, Urls
+from outbox import ai
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SEC_CONTEXT = "https://w3id.org/security/v1"
@@ -24,7 +26,11 @@ EXTRA_TERMS: dict[str, Any] = {
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
 }
-CONTEXT: list[Any] = [AS_CONTEXT, SEC_CONTEXT, EXTRA_TERMS]
+# fedi's own terms (schemas/context/fedi.jsonld), inlined so no consumer has to fetch anything;
+# the same file is served at /ns/fedi.jsonld for people and processors that want to read it.
+FEDI_TERMS: dict[str, Any] = {k: v for k, v in schemas.context("fedi")["@context"].items()
+                              if k not in EXTRA_TERMS}
+CONTEXT: list[Any] = [AS_CONTEXT, SEC_CONTEXT, {**EXTRA_TERMS, **FEDI_TERMS}]
 Doc = dict[str, Any]
 
 
@@ -47,7 +53,7 @@ def audience(visibility: str, followers_url: str, mentioned: list[str]) -> tuple
     return list(mentioned), []
 
 
-def image(media: Media, urls: Urls) -> Doc:
+def image(media: Media, urls: Urls, post: Post | None = None) -> Doc:
     doc: Doc = {
         "type": "Image",
         "mediaType": media.content_type,
@@ -63,6 +69,8 @@ def image(media: Media, urls: Urls) -> Doc:
         doc["digestMultibase"] = "f1220" + media.digest  # multihash sha2-256, base16 multibase
     if media.size:
         doc["size"] = media.size
+    if post is not None:
+        doc.update(ai.image_terms(post, media))
     return doc
 
 
@@ -79,16 +87,15 @@ def note(post: Post, author: Account, media: list[Media], urls: Urls) -> Doc:
         "sensitive": post.sensitive,
         "summary": post.spoiler_text or None,
         "inReplyTo": post.in_reply_to_uri,
-        "attachment": [image(m, urls) for m in media],
-        "tag": [*post.mentions, *post.tags],
+        "attachment": [image(m, urls, post) for m in media],
+        "tag": [*post.mentions, *post.tags, *ai.remix_link(post)],
         "replies": f"{post.uri}/replies",
         "likes": f"{post.uri}/likes",
         "shares": f"{post.uri}/shares",
     }
     if post.edited_at:
         doc["updated"] = iso(post.edited_at)
-    if post.model_name:
-        doc["generator"] = {"type": "Application", "name": post.model_name}
+    doc.update(ai.note_terms(post))
     return doc
 
 

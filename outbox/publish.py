@@ -13,15 +13,17 @@ from tortoise.expressions import F
 
 from fedi.actors import resolve_handle
 from fedi.db import atomic
-from fedi.errors import BadRequest, FediError, NotFound
+from fedi.errors import BadRequest, FediError, NotFound, Unprocessable
+from fedi.generation_meta import Generation
 from fedi.ids import new_id
 from fedi.models import VISIBILITIES, Account, Activity, Delivery, Follow, Media, Notification, Post
 from fedi.state import State
-from fedi.text import mention_handles, render
+from fedi.text import hashtags, mention_handles, render
 from outbox import build
 
 log = logging.getLogger("fedi.publish")
-MAX_MEDIA = 4
+MAX_MEDIA = 10          # Mastodon shows 4: a post with more says so in its text, with a link
+MASTODON_SHOWS = 4
 
 
 def inbox_of(account: Account) -> str:
@@ -60,12 +62,27 @@ async def _mentions(state: State, text: str) -> dict[tuple[str, str], Account]:
     return found
 
 
+def decorated_caption(caption: str, generation: Generation | None, n_media: int, url: str) -> str:
+    """The caption as published: plus "Made with MODEL #AIart" for AI images (so servers that know
+    nothing of fedi still show it and let people filter), and a note when Mastodon hides images."""
+    lines = [caption.strip()] if caption.strip() else []
+    if generation is not None and generation.ai_generated:
+        made = f"Made with {generation.model}" if generation.model else "AI-generated"
+        tag = "" if any(t.lower() == "aiart" for t in hashtags(caption)) else " #AIart"
+        lines.append(made + tag)
+    if n_media > MASTODON_SHOWS:
+        lines.append(f"{n_media} images in all: {url}")
+    return "\n\n".join(lines)
+
+
 async def publish_post(state: State, author: Account, *, caption: str = "", media: list[Media] | None = None,
                        visibility: str = "public", spoiler_text: str = "", sensitive: bool = False,
-                       in_reply_to: Post | None = None, prompt: str | None = None,
-                       model: str | None = None) -> Post:
+                       in_reply_to: Post | None = None, generation: Generation | None = None,
+                       remix_of: Post | None = None, remix_allowed: bool | None = None) -> Post:
     """Create a post and queue its delivery, in one transaction. Returns the stored post."""
     media = media or []
+    if remix_of is not None and not remix_of.remix_allowed:
+        raise Unprocessable("the author does not allow remixes of that post")
     if visibility not in VISIBILITIES:
         raise BadRequest(f"visibility must be one of {', '.join(VISIBILITIES)}")
     if len(media) > MAX_MEDIA:
@@ -76,16 +93,23 @@ async def publish_post(state: State, author: Account, *, caption: str = "", medi
         raise BadRequest("the text is longer than 5000 characters")
     mentioned = await _mentions(state, caption)
     urls = state.urls
-    rendered = render(caption, urls.tag, {k: (a.uri, a.url or a.uri) for k, a in mentioned.items()},
+    post_id = new_id()
+    full = decorated_caption(caption, generation, len(media), urls.post_html(author.username, post_id))
+    rendered = render(full, urls.tag, {k: (a.uri, a.url or a.uri) for k, a in mentioned.items()},
                       state.cfg.domain)
     recipients = list({a.uri: a for a in mentioned.values()}.values())
-    if in_reply_to is not None:
-        parent_author = await in_reply_to.account
-        if parent_author.id != author.id and all(a.id != parent_author.id for a in recipients):
-            recipients.append(parent_author)
+    for parent in (in_reply_to, remix_of):
+        if parent is not None:
+            parent_author = await parent.account
+            if parent_author.id != author.id and all(a.id != parent_author.id for a in recipients):
+                recipients.append(parent_author)
     to, cc = build.audience(visibility, urls.followers(author.username), [a.uri for a in recipients])
-    post_id = new_id()
     now = datetime.now(UTC)
+    extra = (generation or Generation()).post_fields()
+    if remix_allowed is None:
+        remix_allowed = author.remix_default
+
+    rendered_mentions = {m["href"] for m in rendered.mentions}
 
     async def work() -> Post:
         post = await Post.create(
@@ -93,8 +117,8 @@ async def publish_post(state: State, author: Account, *, caption: str = "", medi
             account=author, local=True, text=caption, content=rendered.html, visibility=visibility,
             sensitive=sensitive or bool(spoiler_text), spoiler_text=spoiler_text,
             in_reply_to=in_reply_to, in_reply_to_uri=in_reply_to.uri if in_reply_to else None,
-            prompt=prompt or None, model_name=model or None, tags=rendered.tags, mentions=rendered.mentions,
-            to=to, cc=cc, published=now)
+            remix_of=remix_of, remix_of_uri=remix_of.uri if remix_of else None, remix_allowed=remix_allowed,
+            tags=rendered.tags, mentions=rendered.mentions, to=to, cc=cc, published=now, **extra)
         for pos, item in enumerate(media):
             item.post_id = post.id
             item.position = pos
@@ -109,9 +133,11 @@ async def publish_post(state: State, author: Account, *, caption: str = "", medi
                       public=visibility in ("public", "unlisted"))
         if in_reply_to is not None:
             await Post.filter(id=in_reply_to.id).update(replies_count=F("replies_count") + 1)
+        remix_author_id = remix_of.account_id if remix_of is not None else None
         for account in recipients:
             if account.local and account.id != author.id:
-                await Notification.create(account=account, from_account=author, type="mention", post=post)
+                kind = "remix" if account.id == remix_author_id and account.uri not in rendered_mentions else "mention"
+                await Notification.create(account=account, from_account=author, type=kind, post=post)
         return post
 
     post = await atomic(work)
@@ -157,7 +183,10 @@ async def edit_post(state: State, author: Account, post: Post, *, caption: str, 
     if len(caption) > 5000:
         raise BadRequest("the text is longer than 5000 characters")
     mentioned = await _mentions(state, caption)
-    rendered = render(caption, state.urls.tag, {k: (a.uri, a.url or a.uri) for k, a in mentioned.items()},
+    n_media = await Media.filter(post_id=post.id).count()
+    generation = Generation(model=post.model_name, ai_generated=post.ai_generated)
+    full = decorated_caption(caption, generation, n_media, post.url or post.uri)
+    rendered = render(full, state.urls.tag, {k: (a.uri, a.url or a.uri) for k, a in mentioned.items()},
                       state.cfg.domain)
     now = datetime.now(UTC)
 

@@ -9,8 +9,8 @@ from fedi.api.serializers import media_json
 from fedi.errors import BadRequest, NotFound
 from fedi.media import focal_point
 from fedi.models import Media
-from fedi.uploads import store_upload
-from fedi.web.common import json_response, params, st
+from fedi.uploads import check_license, store_upload
+from fedi.web.common import as_bool, json_response, params, st
 
 bp = Blueprint("api_media", __name__)
 
@@ -24,8 +24,9 @@ async def upload() -> Response:
     if file is None:
         raise BadRequest("the multipart field 'file' is required")
     form = await request.form
+    training = as_bool(form["ai_training"], "ai_training") if form.get("ai_training") not in (None, "") else None
     media = await store_upload(st(), me, file.read(), str(form.get("description") or ""),
-                               form.get("focus"))
+                               form.get("focus"), license=form.get("license"), ai_training=training)
     return json_response(media_json(st(), media))
 
 
@@ -53,5 +54,9 @@ async def update_media(media_id: str) -> Response:
         media.description = str(args["description"] or "")[:1500]
     if "focus" in args:
         media.focus_x, media.focus_y = focal_point(str(args["focus"]))
+    if "license" in args:
+        media.license = check_license(str(args["license"] or ""))
+    if "ai_training" in args:
+        media.ai_training = as_bool(args["ai_training"], "ai_training")
     await media.save()
     return json_response(media_json(st(), media))

@@ -68,7 +68,10 @@ def media_json(state: State, m: Media) -> Doc:
                             "aspect": round(m.width / m.height, 4)}
     return {"id": str(m.id), "type": "image", "url": url, "preview_url": preview,
             "remote_url": m.remote_url, "preview_remote_url": None, "text_url": None, "meta": meta,
-            "description": m.description or None, "blurhash": m.blurhash}
+            "description": m.description or None, "blurhash": m.blurhash,
+            "fedi": {"license": m.license, "ai_training": m.ai_training,
+                     "digital_source_type": m.digital_source_type,
+                     "content_credentials": (m.provenance or {}).get("status", "none")}}
 
 
 async def statuses_json(state: State, posts: list[Post], viewer: Account | None) -> list[Doc]:
@@ -112,11 +115,31 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None)
             "tags": [{"name": t["name"].lstrip("#"), "url": t["href"]} for t in p.tags],
             "emojis": [], "card": None, "poll": None,
         }
-        if p.model_name or p.prompt:
-            doc["fedi"] = {"ai_generated": True, "model": p.model_name, "prompt": p.prompt}
+        doc["fedi"] = fedi_json(p, viewer)
+        if viewer is not None and viewer.ai_filter == "blur" and p.ai_generated and not p.local:
+            doc["sensitive"] = True
+            doc["spoiler_text"] = doc["spoiler_text"] or "AI-generated image"
         return doc
 
     return [one(p) for p in posts]
+
+
+def fedi_json(p: Post, viewer: Account | None) -> Doc:
+    """fedi's own fields of a Status: the AI label, how it was made, remix links."""
+    own = viewer is not None and viewer.id == p.account_id
+    show_prompt = not p.prompt_private or own
+    return {
+        "ai_generated": p.ai_generated,
+        "generation": {
+            "model": p.model_name, "model_version": p.model_version,
+            "prompt": p.prompt if show_prompt else None,
+            "negative_prompt": p.negative_prompt if show_prompt else None,
+            "prompt_private": p.prompt_private, "seed": p.seed, "steps": p.steps, "sampler": p.sampler,
+            "guidance_scale": p.guidance_scale, "parameters": p.parameters,
+        } if p.ai_generated else None,
+        "remix_of": p.remix_of_uri, "remix_of_id": str(p.remix_of_id) if p.remix_of_id else None,
+        "remix_allowed": p.remix_allowed,
+    }
 
 
 async def status_json(state: State, post: Post, viewer: Account | None) -> Doc:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from quart import Blueprint, Response
 
 from fedi.api.auth import optional_account, require_account
 from fedi.api.serializers import status_json, statuses_json
-from fedi.errors import NotFound, Unprocessable
+from fedi.errors import BadRequest, NotFound, Unprocessable
+from fedi.generation_meta import Generation
 from fedi.models import Account, Follow, Media, Post
 from fedi.web.common import as_bool, json_response, params, st
 from outbox.interact import favourite, reblog, unfavourite, unreblog
@@ -60,12 +64,44 @@ async def create_status() -> Response:
     if args.get("in_reply_to_id"):
         parent = await visible_post(str(args["in_reply_to_id"]), me)
     visibility = str(args.get("visibility") or "public")
+    remix_of = await visible_post(str(args["remix_of_id"]), me) if args.get("remix_of_id") else None
     post = await publish_post(
         st(), me, caption=str(args.get("status") or ""), media=media, visibility=visibility,
         spoiler_text=str(args.get("spoiler_text") or ""),
         sensitive=as_bool(args.get("sensitive", False), "sensitive"), in_reply_to=parent,
-        prompt=args.get("prompt") or None, model=args.get("model") or None)
+        generation=await generation_from(args, me), remix_of=remix_of,
+        remix_allowed=as_bool(args["remix_allowed"], "remix_allowed") if "remix_allowed" in args else None)
     return json_response(await status_json(st(), post, me))
+
+
+GENERATION_KEYS = ("model", "model_version", "prompt", "negative_prompt", "seed", "steps", "sampler",
+                   "guidance_scale", "parameters")
+
+
+async def generation_from(args: dict[str, Any], me: Account) -> Generation:
+    """Generation metadata from the request; reuse_prompt_of copies a post's public prompt and settings."""
+    raw = {k: args.get(k) for k in GENERATION_KEYS}
+    if isinstance(raw["parameters"], str):
+        try:
+            raw["parameters"] = json.loads(raw["parameters"])
+        except ValueError as exc:
+            raise BadRequest("parameters must be JSON: a list of {name, value} or an object") from exc
+    if args.get("reuse_prompt_of"):
+        source = await visible_post(str(args["reuse_prompt_of"]), me)
+        if source.prompt_private and source.account_id != me.id:
+            raise Unprocessable("the prompt of that post is private")
+        for key, value in reuse(source).items():
+            if raw.get(key) in (None, ""):
+                raw[key] = value
+    label = as_bool(args["ai_generated"], "ai_generated") if "ai_generated" in args else None
+    return Generation.parse(raw, ai_label=label,
+                            prompt_private=as_bool(args.get("prompt_private", False), "prompt_private"))
+
+
+def reuse(post: Post) -> dict[str, Any]:
+    return {"model": post.model_name, "model_version": post.model_version, "prompt": post.prompt,
+            "negative_prompt": post.negative_prompt, "seed": post.seed, "steps": post.steps,
+            "sampler": post.sampler, "guidance_scale": post.guidance_scale, "parameters": post.parameters}
 
 
 @bp.get("/api/v1/statuses/<post_id>")

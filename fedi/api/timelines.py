@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from quart import Blueprint, Response
 from tortoise.expressions import Q
 
 from fedi.api.auth import optional_account, require_account
 from fedi.api.paging import page, paged_response
 from fedi.api.serializers import statuses_json
-from fedi.models import Follow, Post
+from fedi.models import Account, Follow, Post
 from fedi.web.common import as_bool, params, st
 
 bp = Blueprint("api_timelines", __name__)
+
+
+def ai_filter(query: Any, viewer: Account | None) -> Any:
+    """Readers may hide AI-labelled posts from other servers (their own server's are always shown)."""
+    if viewer is not None and viewer.ai_filter == "hide":
+        return query.exclude(Q(ai_generated=True) & Q(local=False))
+    return query
 
 
 @bp.get("/api/v1/timelines/home")
@@ -21,7 +30,7 @@ async def home() -> Response:
     followed = list(await Follow.filter(follower=me, accepted=True).values_list("target_id", flat=True))
     query = Post.filter(deleted_at=None).filter(
         Q(account_id=me.id) | Q(account_id__in=followed or [0], visibility__in=["public", "unlisted", "private"]))
-    posts = await page(query, args)
+    posts = await page(ai_filter(query, me), args)
     return paged_response(await statuses_json(st(), posts, me), [p.id for p in posts])
 
 
@@ -36,7 +45,7 @@ async def public() -> Response:
         query = query.filter(local=False)
     if as_bool(args.get("only_media", False), "only_media"):
         query = query.filter(media__id__not_isnull=True).distinct()
-    posts = await page(query, args)
+    posts = await page(ai_filter(query, viewer), args)
     return paged_response(await statuses_json(st(), posts, viewer), [p.id for p in posts])
 
 

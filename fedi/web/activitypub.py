@@ -8,7 +8,7 @@ from quart import Blueprint, Response, request, send_from_directory
 
 from fedi.errors import Gone, NotFound
 from fedi.models import Account, Activity, Follow, Like, Media, Post, Tombstone
-from fedi.web.common import ap_response, st, wants_activitypub
+from fedi.web.common import ap_response, json_response, st, wants_activitypub
 from outbox import build
 
 bp = Blueprint("activitypub", __name__)
@@ -173,6 +173,26 @@ async def replies(name: str, post_id: int) -> Response:
         return list(await query.order_by("id").offset(offset).limit(limit).values_list("uri", flat=True))
 
     return await _collection(f"{post.uri}/replies", await query.count(), fetch)
+
+
+@bp.get("/users/<name>/statuses/<int:post_id>/remixes")
+async def remixes(name: str, post_id: int) -> Response:
+    post = await _local_post(name, post_id)
+    query = Post.filter(remix_of=post, deleted_at=None, visibility__in=["public", "unlisted"])
+
+    async def fetch(offset: int, limit: int) -> list[Any]:
+        return list(await query.order_by("id").offset(offset).limit(limit).values_list("uri", flat=True))
+
+    return await _collection(f"{post.uri}/remixes", await query.count(), fetch)
+
+
+@bp.get("/ns/fedi.jsonld")
+async def fedi_context() -> Response:
+    import schemas
+    resp = json_response(schemas.context("fedi"), content_type="application/ld+json")
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    resp.headers["Cache-Control"] = "public, max-age=86400"
+    return resp
 
 
 @bp.get("/users/<name>/statuses/<int:post_id>/likes")
