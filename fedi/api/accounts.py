@@ -10,7 +10,7 @@ from fedi.api.auth import optional_account, require_account
 from fedi.api.paging import page, paged_response
 from fedi.api.serializers import accounts_json, one_account, statuses_json
 from fedi.db import atomic
-from fedi.errors import NotFound
+from fedi.errors import BadRequest, NotFound
 from fedi.models import Account, Follow, Post
 from fedi.text import render
 from fedi.uploads import store_upload
@@ -146,6 +146,12 @@ async def update_credentials() -> Response:
         me.manually_approves_followers = as_bool(args["locked"], "locked")
     if "discoverable" in args:
         me.discoverable = as_bool(args["discoverable"], "discoverable")
+    if "fedi_ai_filter" in args:
+        if args["fedi_ai_filter"] not in ("show", "blur", "hide"):
+            raise BadRequest("fedi_ai_filter must be show, blur or hide")
+        me.ai_filter = str(args["fedi_ai_filter"])
+    if "fedi_remix_default" in args:
+        me.remix_default = as_bool(args["fedi_remix_default"], "fedi_remix_default")
     files = await request.files
     for field, attr in (("avatar", "avatar_url"), ("header", "header_url")):
         if field in files:

@@ -55,7 +55,8 @@ async def one_account(state: State, account: Account, *, source: bool = False) -
     if source:
         pending = await Follow.filter(target=account, accepted=False).count()
         doc["source"] = {"privacy": "public", "sensitive": False, "language": None, "note": account.summary,
-                         "fields": [], "follow_requests_count": pending}
+                         "fields": [], "follow_requests_count": pending,
+                         "fedi": {"ai_filter": account.ai_filter, "remix_default": account.remix_default}}
     return doc
 
 

@@ -28,7 +28,7 @@ import math
 import random
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -59,15 +59,16 @@ class _Mood:
     saturation: float = 1.0   # multiplier
     lightness: float = 0.0    # offset
     night: bool = False
+    sky: bool = False         # a time of day or weather: its hues colour the sky before those of places
 
 
 _MOODS: dict[str, _Mood] = {}
 for _words, _mood in (
-    (("sunset", "dusk", "evening", "twilight"), _Mood((24, 345, 275), 1.1)),
-    (("sunrise", "dawn", "morning"), _Mood((36, 350, 200), 1.0, 0.05)),
-    (("night", "midnight", "nocturnal", "dark", "moonlight", "moonlit"), _Mood((226, 256, 200), 0.8, -0.24, True)),
+    (("sunset", "dusk", "evening", "twilight"), _Mood((24, 345, 275), 1.1, sky=True)),
+    (("sunrise", "dawn", "morning"), _Mood((36, 350, 200), 1.0, 0.05, sky=True)),
+    (("night", "midnight", "nocturnal", "dark", "moonlight", "moonlit"), _Mood((226, 256, 200), 0.8, -0.24, True, True)),
     (("space", "galaxy", "cosmic", "cosmos", "nebula", "universe", "stars", "starry"),
-     _Mood((262, 300, 205), 1.0, -0.24, True)),
+     _Mood((262, 300, 205), 1.0, -0.24, True, True)),
     (("ocean", "sea", "water", "lake", "river", "waves", "wave", "beach", "coast", "harbor"), _Mood((200, 186, 222))),
     (("forest", "jungle", "woods", "trees", "tree", "pine", "pines", "meadow", "valley"), _Mood((122, 96, 150), 0.9)),
     (("desert", "dune", "dunes", "sand", "sahara", "canyon"), _Mood((34, 24, 44), 0.95, 0.05)),
@@ -78,9 +79,9 @@ for _words, _mood in (
     (("summer", "tropical", "sunny", "paradise"), _Mood((48, 192, 28), 1.1, 0.05)),
     (("pastel", "soft", "dream", "dreamy", "gentle", "calm", "serene"), _Mood((), 0.55, 0.14)),
     (("neon", "cyberpunk", "electric", "vivid", "synthwave", "vaporwave", "retro", "futuristic"),
-     _Mood((305, 188, 268), 1.4)),
+     _Mood((305, 188, 268), 1.4, sky=True)),
     (("misty", "mist", "fog", "foggy", "haze", "hazy"), _Mood((), 0.5, 0.1)),
-    (("storm", "stormy", "thunder", "gloomy", "rain", "rainy"), _Mood((214, 230), 0.4, -0.14)),
+    (("storm", "stormy", "thunder", "gloomy", "rain", "rainy"), _Mood((214, 230), 0.4, -0.14, sky=True)),
 ):
     for _word in _words:
         _MOODS[_word] = _mood
@@ -182,14 +183,14 @@ _SCHEMES = ((0, 30, -30), (0, 180, 30), (0, 120, 240), (0, 150, 210), (0, 40, 20
 def _palette(words: list[str], negative: set[str], digest: bytes, rng: random.Random) -> tuple[_Palette, bool]:
     base = int.from_bytes(digest[:2], "big") / 65536 * 360
     scheme = _SCHEMES[digest[2] % len(_SCHEMES)]
-    hues: list[float] = []
+    # colour words first (they are the most explicit), then the hues of the moods, in prompt order
+    hues: list[float] = [_HUES[w] for w in words if w in _HUES and w not in negative]
+    named = bool(hues)
     saturation, lightness, night = 1.0, 0.0, False
     seen_moods: set[int] = set()
-    for word in words:
-        if word in _HUES and word not in negative:
-            hues.append(_HUES[word])
-        mood = _MOODS.get(word)
-        if mood is not None and id(mood) not in seen_moods:
+    moods = [_MOODS[w] for w in words if w in _MOODS]
+    for mood in sorted(moods, key=lambda m: not m.sky):  # stable: prompt order within each group
+        if id(mood) not in seen_moods:
             seen_moods.add(id(mood))
             hues.extend(mood.hues)
             saturation *= mood.saturation
@@ -205,15 +206,18 @@ def _palette(words: list[str], negative: set[str], digest: bytes, rng: random.Ra
     saturation = min(max(saturation * rng.uniform(0.9, 1.1), 0.15), 1.6)
     lightness = min(max(lightness + rng.uniform(-0.04, 0.04), -0.3), 0.22)
     h0, h1, h2 = hues[0], hues[1 % len(hues)], hues[2 % len(hues)]
+    # a sun is warm unless the prompt names its colours: the warmest hue of the palette, pulled to gold
+    warm = h0 if named else min(hues, key=lambda h: _hue_distance(h, 40))
+    sun_hue = warm + (40 - warm) * 0.4 if _hue_distance(warm, 40) < 90 else warm
     land_hue = hues[3] if len(hues) > 3 else h2 + rng.uniform(-20, 20)
     palette = _Palette(
         sky_top=_hls(h1 if night else h2, 0.22 + lightness, 0.5 * saturation),
         sky_mid=_hls(h1, 0.5 + lightness, 0.58 * saturation),
         horizon=_hls(h0, 0.72 + lightness * 0.6, 0.75 * saturation),
         glow=_hls(h0 + 8, 0.8 + lightness * 0.3, 0.9 * saturation),
-        orb=_hls(h0 + 12, 0.9, 0.35 * saturation) if night else _hls(h0 + 10, 0.86, min(0.95 * saturation, 1)),
-        land_far=_hls(land_hue, 0.5 + lightness * 0.5, 0.35 * saturation),
-        land_near=_hls(land_hue + 12, 0.1 + max(lightness, -0.05) * 0.3, 0.45 * saturation),
+        orb=_hls(h0 + 12, 0.9, 0.35 * saturation) if night else _hls(sun_hue, 0.82, min(0.95 * saturation, 1)),
+        land_far=_hls(land_hue, 0.5 + lightness * 0.5, 0.42 * saturation),
+        land_near=_hls(land_hue + 12, 0.1 + max(lightness, -0.05) * 0.3, 0.5 * saturation),
         accent=_hls(h0 + 180 if night else h0, 0.68, min(0.9 * saturation, 1)),
         light=_hls(h1, 0.94, 0.4 * saturation),
     )
@@ -298,8 +302,7 @@ class _Scene:
     night: bool
 
 
-def _plan(prompt: str, negative_prompt: str | None, seed: int, rng: random.Random, width: int,
-          height: int) -> _Scene:
+def _plan(prompt: str, negative_prompt: str | None, rng: random.Random, width: int, height: int) -> _Scene:
     words = _WORD_RE.findall(prompt.lower())
     negative = set(_WORD_RE.findall((negative_prompt or "").lower()))
     digest = hashlib.sha256(prompt.encode()).digest()
@@ -451,7 +454,7 @@ def _ground(canvas: _Canvas, scene: _Scene, rng: random.Random) -> None:
         elif kind == "dunes":
             base = scene.horizon + depth * (0.05 + 0.7 * t)
             amp = h * (0.05 + 0.04 * t)
-            ys = [base - amp * (abs(v) ** 0.8) for v in _waves(rng, 128, 2, 2.5)]
+            ys = [base - amp * (1 - abs(v)) ** 1.6 for v in _waves(rng, 160, 2, 2.5)]
             colour = _mix(_mix(p.horizon, p.glow, 0.4), _mix(p.land_near, p.glow, 0.25), t**0.9)
         elif kind == "city" and k < layers - 1:
             _buildings(canvas, scene, rng, colour, scene.horizon + depth * 0.25 * t, t)
@@ -602,7 +605,7 @@ def render(prompt: str, seed: int, width: int, height: int,
     """The PNG for (prompt, seed, size, negative prompt) and the parameters worth recording."""
     key = hashlib.sha256(f"{MODEL}\x00{seed}\x00{width}x{height}\x00{negative_prompt or ''}\x00{prompt}".encode())
     rng = random.Random(key.digest())  # noqa: S311 - pictures, not secrets: it must be reproducible
-    scene = _plan(prompt, negative_prompt, seed, rng, width, height)
+    scene = _plan(prompt, negative_prompt, rng, width, height)
     canvas = _Canvas(_sky(scene, rng, width, height))
     if "stars" in scene.motifs:
         _stars(canvas, scene, rng)
@@ -629,7 +632,3 @@ def render(prompt: str, seed: int, width: int, height: int,
     if negative_prompt:
         parameters["negative_prompt"] = negative_prompt
     return buf.getvalue(), parameters
-
-
-def _unused(_: Iterable[object]) -> None:  # pragma: no cover - keeps type checkers quiet about imports
-    return None

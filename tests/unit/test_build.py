@@ -39,11 +39,14 @@ def post() -> tuple[Post, list[Media]]:
              visibility="public", sensitive=False, spoiler_text="", in_reply_to_uri=None, published=WHEN,
              tags=[{"type": "Hashtag", "href": URLS.tag("aiart"), "name": "#aiart"}],
              mentions=[{"type": "Mention", "href": "https://social.example/users/bob", "name": "@bob@social.example"}],
-             to=to, cc=cc, model_name="sdxl-1.0", prompt="a red fox")
+             to=to, cc=cc, ai_generated=True, model_name="sdxl", model_version="1.0", prompt="a red fox",
+             negative_prompt="blurry", seed=1234, steps=30, sampler="euler_a", guidance_scale=7.5,
+             parameters=[{"name": "lora", "value": "foxes-v2"}], prompt_private=False,
+             remix_of_uri="https://social.example/users/bob/statuses/9", remix_allowed=True)
     p._saved_in_db = True
     m = Media(id=7, account=a, file_name="ab" * 32 + ".webp", content_type="image/webp", width=640, height=480,
               blurhash="LEHV6nWB2yk8pyo0adR*.7kCMdnj", description="A red fox in snow", focus_x=0.1, focus_y=-0.2,
-              digest="ab" * 32, size=12345)
+              digest="ab" * 32, size=12345, license="CC-BY-4.0", ai_training=False)
     return p, [m]
 
 
@@ -63,6 +66,36 @@ def test_note_golden_and_schema():
     # alt text in both name (Pixelfed, Misskey) and summary (Mastodon, GoToSocial)
     assert image["name"] == image["summary"] == "A red fox in snow"
     assert note["to"] == [AS_PUBLIC] and URLS.followers("alice") in note["cc"]
+
+
+def test_ai_terms_on_note_and_image():
+    p, media = post()
+    note = build.note(p, p.account, media, URLS)
+    assert note["aiGenerated"] is True
+    assert note["generator"] == {"type": "Application", "name": "sdxl", "version": "1.0"}
+    assert (note["prompt"], note["seed"], note["guidanceScale"]) == ("a red fox", 1234, 7.5)
+    image = note["attachment"][0]
+    assert image["digitalSourceType"] == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    pairs = {pv["name"]: pv["value"] for pv in image["exifData"]}
+    assert pairs == {"model": "sdxl", "modelVersion": "1.0", "prompt": "a red fox", "negativePrompt": "blurry",
+                     "seed": "1234", "steps": "30", "sampler": "euler_a", "guidanceScale": "7.5", "lora": "foxes-v2"}
+    assert (image["license"], image["aiTrainingAllowed"]) == ("CC-BY-4.0", False)
+    assert note["isBasedOn"] == "https://social.example/users/bob/statuses/9"
+    assert {"type": "Link", "rel": "isBasedOn", "href": note["isBasedOn"]}.items() <= note["tag"][-1].items()
+    # every term we emit is defined in the context we send
+    terms = build.CONTEXT[2]
+    for key in ("aiGenerated", "prompt", "seed", "exifData", "license", "aiTrainingAllowed", "isBasedOn",
+                "remixes", "remixAllowed", "digitalSourceType", "digestMultibase"):
+        assert key in terms, key
+
+
+def test_private_prompt_stays_home():
+    p, media = post()
+    p.prompt_private = True
+    note = build.note(p, p.account, media, URLS)
+    text = json.dumps(note)
+    assert "a red fox" not in text and "blurry" not in text
+    assert note["promptPrivate"] is True and note["seed"] == 1234
 
 
 def test_create_golden_and_schema():
