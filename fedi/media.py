@@ -82,13 +82,26 @@ WEBP_QUALITY = 85
 #: content, same PSNR; method 0 ~25-30 ms but ~16% more bytes.  See bench_media.py.
 WEBP_METHOD = 2
 
+def _heif_available() -> bool:
+    """HEIC/HEIF (phones' default) through pillow-heif, when it is installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
 ALLOWED_FORMATS: frozenset[str] = frozenset(
-    {"JPEG", "PNG", "WEBP", "GIF"} | ({"AVIF"} if features.check("avif") else set())
+    {"JPEG", "PNG", "WEBP", "GIF"}
+    | ({"AVIF"} if features.check("avif") else set())
+    | ({"HEIF"} if _heif_available() else set())
 )
 _FORMAT_NAMES = ", ".join(
-    name for name in ("JPEG", "PNG", "WebP", "GIF", "AVIF") if name.upper() in ALLOWED_FORMATS
+    name for name in ("JPEG", "PNG", "WebP", "GIF", "AVIF", "HEIF") if name.upper() in ALLOWED_FORMATS
 )
-_EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "AVIF": ".avif"}
+_EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "AVIF": ".avif",
+               "HEIF": ".heic"}
 # Formats whose extra frames are an animation.  (MPO, the multi-picture JPEG many phones
 # write, is opened by the JPEG plugin: its extra frames are previews or a stereo pair.)
 _ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "PNG", "AVIF"})

@@ -17,6 +17,7 @@ from fedi.errors import BadRequest, FediError, NotFound, Unprocessable
 from fedi.generation_meta import Generation
 from fedi.ids import new_id
 from fedi.models import VISIBILITIES, Account, Activity, Delivery, Follow, Media, Notification, Post
+from fedi.provenance import AI_SOURCE_TYPES
 from fedi.state import State
 from fedi.text import hashtags, mention_handles, render
 from outbox import build
@@ -105,7 +106,10 @@ async def publish_post(state: State, author: Account, *, caption: str = "", medi
                 recipients.append(parent_author)
     to, cc = build.audience(visibility, urls.followers(author.username), [a.uri for a in recipients])
     now = datetime.now(UTC)
-    extra = (generation or Generation()).post_fields()
+    generation = generation or Generation()
+    if any(m.digital_source_type in AI_SOURCE_TYPES for m in media):
+        generation.ai_generated = True   # the image's own Content Credentials say it was generated
+    extra = generation.post_fields()
     if remix_allowed is None:
         remix_allowed = author.remix_default
 

@@ -72,7 +72,17 @@ def media_json(state: State, m: Media) -> Doc:
             "description": m.description or None, "blurhash": m.blurhash,
             "fedi": {"license": m.license, "ai_training": m.ai_training,
                      "digital_source_type": m.digital_source_type,
-                     "content_credentials": (m.provenance or {}).get("status", "none")}}
+                     "content_credentials": credentials_json(state, m)}}
+
+
+def credentials_json(state: State, m: Media) -> Doc:
+    """Content Credentials (C2PA) read from the upload: verified, invalid or none."""
+    p = m.provenance or {}
+    status = p.get("status", "none")
+    original = f"{state.urls.base}/media/originals/{m.original_name}" if status != "none" and m.original_name \
+        else None
+    return {"status": status, "claim_generator": p.get("claim_generator"), "issuer": p.get("issuer"),
+            "trusted": bool(p.get("trusted")), "errors": p.get("errors", []), "original_url": original}
 
 
 async def statuses_json(state: State, posts: list[Post], viewer: Account | None) -> list[Doc]:

@@ -209,6 +209,20 @@ async def shares(name: str, post_id: int) -> Response:
     return ap_response(build.with_context(build.ordered_collection(f"{post.uri}/shares", total)))
 
 
+@bp.get("/media/originals/<file_name>")
+async def original_file(file_name: str) -> Response:
+    """The upload as it was, with its Content Credentials, for images that carry them.
+
+    Originals without a C2PA manifest are not served: they may hold personal EXIF (GPS, serials)
+    that the display versions drop; stripping it from a signed file would break its signature."""
+    media = await Media.get_or_none(original_name=file_name)
+    if media is None or (media.provenance or {}).get("status", "none") == "none" or "/" in file_name:
+        raise NotFound("no such file")
+    resp = await send_from_directory(st().cfg.data_dir / "originals", file_name)
+    resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return resp
+
+
 @bp.get("/media/<file_name>")
 async def media_file(file_name: str) -> Response:
     if "/" in file_name or file_name.startswith("."):

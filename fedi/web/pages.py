@@ -63,9 +63,20 @@ async def post_page(post: Post) -> Response:
         head = (f'<meta property="og:image" content="{src}"><meta name="twitter:card" content="summary_large_image">'
                 f'<meta property="og:title" content="{html.escape(post.account.display_name)}">')
     gen = ""
-    if post.model_name or post.prompt:
-        gen = (f"<dl><dt>Model</dt><dd>{html.escape(post.model_name or '')}</dd>"
-               f"<dt>Prompt</dt><dd>{html.escape(post.prompt or '')}</dd></dl>")
+    if post.ai_generated:
+        rows = [("Label", "AI-generated"), ("Model", post.model_name), ("Version", post.model_version),
+                ("Prompt", None if post.prompt_private else post.prompt),
+                ("Negative prompt", None if post.prompt_private else post.negative_prompt),
+                ("Seed", post.seed), ("Steps", post.steps), ("Sampler", post.sampler),
+                ("Guidance scale", post.guidance_scale)]
+        rows += [(p.get("name"), p.get("value")) for p in post.parameters]
+        gen = "<dl>" + "".join(f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>"
+                               for k, v in rows if v not in (None, "")) + "</dl>"
+    for m in media:
+        status = (m.provenance or {}).get("status", "none")
+        gen += f"<p>Content Credentials: {html.escape(status)}</p>"
+        if m.license:
+            gen += f"<p>Licence: {html.escape(m.license)}</p>"
     body = (f"<article>{''.join(_image_html(m) for m in media)}<div>{post.content}</div>{gen}"
             f"<p>{post.favourites_count} likes · {post.reblogs_count} boosts · {post.replies_count} replies</p>"
             f'<p><a href="{html.escape(st().urls.profile(post.account.username))}">'

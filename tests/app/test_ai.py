@@ -151,8 +151,8 @@ async def test_remote_remix_of_our_post_is_stored_and_notified(app_ctx):
 async def test_ten_images_and_the_line_for_mastodon(app_ctx):
     inst = app_ctx
     alice, token = await inst.user("alice")
-    from tests.helpers import png_bytes
     from fedi.uploads import store_upload
+    from tests.helpers import png_bytes
     ids = [str((await store_upload(inst.state, alice, png_bytes(40 + i, 30))).id) for i in range(6)]
     status = await (await inst.api("POST", "/api/v1/statuses", token,
                                    json={"status": "six", "media_ids": ids})).get_json()
@@ -163,3 +163,42 @@ async def test_ten_images_and_the_line_for_mastodon(app_ctx):
     assert bad.status_code == 400 and "at most 10" in (await bad.get_json())["error"]
     note = await (await inst.client.get(status["uri"], headers=AS2)).get_json()
     assert len(note["attachment"]) == 6  # all of them federate; Mastodon shows the first 4
+
+
+async def test_content_credentials_are_read_labelled_and_the_original_served(app_ctx):
+    from io import BytesIO
+
+    import pytest
+    from quart.datastructures import FileStorage
+    provenance = pytest.importorskip("tests.unit.test_provenance")
+    from fedi.provenance import PROVENANCE_AVAILABLE
+    if not PROVENANCE_AVAILABLE:
+        pytest.skip("c2pa-python is not installed")
+    inst = app_ctx
+    _, token = await inst.user("alice")
+    signed = provenance.sign(provenance.encode(provenance.picture((200, 120)), "PNG"), "image/png")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def upload(data: bytes) -> dict:
+        files = {"file": FileStorage(BytesIO(data), filename="x.png", content_type="image/png")}
+        resp = await inst.client.post("/api/v2/media", headers=headers, files=files)
+        assert resp.status_code == 200
+        return await resp.get_json()
+
+    media = await upload(signed)
+    creds = media["fedi"]["content_credentials"]
+    assert creds["status"] == "verified" and creds["claim_generator"].startswith("fedi-tests")
+    assert media["fedi"]["digital_source_type"].endswith("trainedAlgorithmicMedia")
+    original = await inst.client.get(creds["original_url"].replace("https://fedi.test", ""))
+    assert original.status_code == 200 and await original.get_data() == signed
+    # no model or prompt given: the image's own credentials still label the post
+    status = await (await inst.api("POST", "/api/v1/statuses", token,
+                                   json={"status": "found this", "media_ids": [media["id"]]})).get_json()
+    assert status["fedi"]["ai_generated"] is True
+    page = await (await inst.client.get(status["uri"], headers={"Accept": "text/html"})).get_data(as_text=True)
+    assert "Content Credentials: verified" in page
+    plain = await upload(provenance.encode(provenance.picture((200, 120)), "PNG"))
+    assert plain["fedi"]["content_credentials"] == {"status": "none", "claim_generator": None, "issuer": None,
+                                                    "trusted": False, "errors": [], "original_url": None}
+    tampered = await upload(provenance.repaint_png_pixel(signed))
+    assert tampered["fedi"]["content_credentials"]["status"] == "invalid"

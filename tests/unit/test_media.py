@@ -403,8 +403,18 @@ def test_not_an_image_refused(tmp_path: Path, data: bytes) -> None:
 
 def test_html_says_not_an_image(tmp_path: Path) -> None:
     error = refused(b"<html><body>hello</body></html>", tmp_path)
-    expected = "AVIF" in media.ALLOWED_FORMATS and "JPEG, PNG, WebP, GIF, AVIF" or "JPEG, PNG, WebP, GIF"
-    assert error.message == f"not an image (accepted: {expected})"
+    names = ["JPEG", "PNG", "WebP", "GIF"] + [n for n in ("AVIF", "HEIF") if n in media.ALLOWED_FORMATS]
+    assert error.message == f"not an image (accepted: {', '.join(names)})"
+
+
+def test_heic_from_a_phone_is_accepted(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    Image.new("RGB", (120, 90), "orange").save(buf, format="HEIF", quality=80)
+    stored = process_image(buf.getvalue(), tmp_path / "media")
+    assert (stored.width, stored.height, stored.content_type) == (120, 90, "image/webp")
+    assert stored.original_name.endswith(".heic")
 
 
 def test_too_many_bytes_refused_before_looking(tmp_path: Path) -> None:
