@@ -134,8 +134,13 @@ async def on_create(ctx: Ctx) -> None:
         return  # nobody here asked for it
     post = await store_note(note, ctx.actor)
     notify = {a.id: a for a in mentioned}
-    if remixed is not None and remixed.account_id not in notify:
-        await Notification.create(account_id=remixed.account_id, from_account=ctx.actor, type="remix", post=post)
+    if remixed is not None:
+        # the parent's author hears of it as a remix (addressed, not @-mentioned in the text)
+        tagged = {t.get("href") for t in as_list(note.get("tag")) if isinstance(t, dict) and t.get("type") == "Mention"}
+        author = notify.get(remixed.account_id) or await remixed.account
+        if author.uri not in tagged:
+            notify.pop(author.id, None)
+            await Notification.create(account=author, from_account=ctx.actor, type="remix", post=post)
     if parent is not None:
         await Post.filter(id=parent.id).update(replies_count=F("replies_count") + 1)
         if parent.local:
