@@ -93,6 +93,16 @@ def _parser() -> argparse.ArgumentParser:
     post.add_argument("--no-ai-training", action="store_true", help="say the image(s) may not be used to train AI")
     post.add_argument("--remix-of", help="the id or URL of the post this one remixes")
     post.add_argument("--no-remix", action="store_true", help="do not allow remixes of this post")
+    gen = sub.add_parser("generate", help="make an image from a prompt and post it; prints its ActivityPub id")
+    gen.add_argument("name")
+    gen.add_argument("--prompt", required=True)
+    gen.add_argument("--model")
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("--caption", default="")
+    gen.add_argument("--negative-prompt")
+    gen.add_argument("--size", default="1024x1024", help="WIDTHxHEIGHT")
+    gen.add_argument("--visibility", default="public", choices=["public", "unlisted", "private", "direct"])
+    gen.add_argument("--prompt-private", action="store_true")
     deliveries = sub.add_parser("deliveries", help="where a post (or everything pending) was delivered")
     deliveries.add_argument("post", nargs="?", help="a post id or its ActivityPub id; omit for the queue")
     deliveries.add_argument("--json", action="store_true")
@@ -160,6 +170,28 @@ async def cmd_post(cfg: Config, args: argparse.Namespace) -> None:
         post = await publish_post(state, author, caption=args.caption, media=media, visibility=args.visibility,
                                   spoiler_text=args.spoiler, generation=generation, remix_of=remix_of,
                                   remix_allowed=False if args.no_remix else None)
+    finally:
+        await state.http.close()
+    _wake_server(cfg)
+    print(post.uri)
+
+
+async def cmd_generate(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.accounts import instance_actor, local_user
+    from fedi.generation import GenerationRequest
+    from outbox.generate import generate_and_post
+    author = await local_user(args.name)
+    width, sep, height = args.size.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise CliError(f"--size takes WIDTHxHEIGHT, not {args.size!r}")
+    request = GenerationRequest(prompt=args.prompt, negative_prompt=args.negative_prompt, model=args.model,
+                                seed=args.seed, width=int(width), height=int(height))
+    state = _state(cfg)
+    state.instance_actor = await instance_actor(state.urls)
+    await state.http.start()
+    try:
+        post = await generate_and_post(state, author, request, caption=args.caption, visibility=args.visibility,
+                                       prompt_private=args.prompt_private)
     finally:
         await state.http.close()
     _wake_server(cfg)
@@ -309,6 +341,7 @@ COMMANDS: dict[tuple[str, str | None], Callable[[Config, argparse.Namespace], Aw
     ("user", "list"): cmd_user_list,
     ("token", "create"): cmd_token_create,
     ("post", None): cmd_post,
+    ("generate", None): cmd_generate,
     ("deliveries", None): cmd_deliveries,
 }
 

@@ -9,6 +9,7 @@ from fedi.config import Config
 from fedi.urls import Urls
 
 if TYPE_CHECKING:
+    from fedi.generation import Generator
     from fedi.http import HttpClient
     from fedi.models import Account
     from inbox.worker import InboxWorker
@@ -32,6 +33,7 @@ class State:
     instance_actor: Account | None = None
     keys: dict[str, KeyInfo] = field(default_factory=dict)
     wake_secret: str = ""
+    generator: Generator | None = None
 
     @property
     def signer(self) -> tuple[str, str]:

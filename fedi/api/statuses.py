@@ -10,10 +10,12 @@ from quart import Blueprint, Response
 from fedi.api.auth import optional_account, require_account
 from fedi.api.serializers import status_json, statuses_json
 from fedi.errors import BadRequest, NotFound, Unprocessable
+from fedi.generation import GenerationRequest
 from fedi.generation_meta import Generation
 from fedi.models import Account, Follow, Media, Post
 from fedi.web.common import as_bool, json_response, params, st
 from outbox.interact import favourite, reblog, unfavourite, unreblog
+from outbox.generate import generate_and_post
 from outbox.publish import delete_post, edit_post, publish_post
 
 bp = Blueprint("api_statuses", __name__)
@@ -72,6 +74,46 @@ async def create_status() -> Response:
         generation=await generation_from(args, me), remix_of=remix_of,
         remix_allowed=as_bool(args["remix_allowed"], "remix_allowed") if "remix_allowed" in args else None)
     return json_response(await status_json(st(), post, me))
+
+
+@bp.post("/api/v1/fedi/generate")
+async def generate_status() -> Response:
+    """Generate an image from a prompt with the instance's backend and post it (fedi's own endpoint)."""
+    me = await require_account()
+    args = await params()
+    request = GenerationRequest(
+        prompt=str(args.get("prompt") or ""), negative_prompt=args.get("negative_prompt") or None,
+        model=args.get("model") or None, seed=_opt_int(args, "seed"), width=_opt_int(args, "width") or 1024,
+        height=_opt_int(args, "height") or 1024, steps=_opt_int(args, "steps"),
+        guidance_scale=_opt_float(args, "guidance_scale"),
+        sampler=args.get("sampler") or None)
+    remix_of = await visible_post(str(args["remix_of_id"]), me) if args.get("remix_of_id") else None
+    post = await generate_and_post(
+        st(), me, request, caption=str(args.get("status") or ""), visibility=str(args.get("visibility") or "public"),
+        prompt_private=as_bool(args.get("prompt_private", False), "prompt_private"), remix_of=remix_of,
+        spoiler_text=str(args.get("spoiler_text") or ""),
+        sensitive=as_bool(args.get("sensitive", False), "sensitive"))
+    return json_response(await status_json(st(), post, me))
+
+
+def _opt_int(args: dict[str, Any], name: str) -> int | None:
+    raw = args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(str(raw))
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be a whole number") from exc
+
+
+def _opt_float(args: dict[str, Any], name: str) -> float | None:
+    raw = args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return float(str(raw))
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be a number") from exc
 
 
 GENERATION_KEYS = ("model", "model_version", "prompt", "negative_prompt", "seed", "steps", "sampler",

@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import yarl
 from PIL import Image
 
 from fedi.errors import ConfigError
@@ -63,6 +64,8 @@ USER_AGENT = "fedi (image generation)"
 
 _KEY_RE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{2,}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+_URL_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*"   # RFC 3986 unreserved and reserved characters
+_READY_URL_RE = re.compile(f"{_URL_CHARS}(?:%[0-9A-Fa-f]{{2}}{_URL_CHARS})*")  # ... and valid %XX escapes
 _DECODE_ERRORS = (
     OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, struct.error, zlib.error,
     Image.DecompressionBombError, Image.DecompressionBombWarning, UserWarning,
@@ -145,9 +148,12 @@ class OpenAIGenerator:
         except TimeoutError:
             log.warning("image generator %s: no answer within %g s", self.endpoint, self.timeout)
             raise GenerationError(f"the image generator did not answer within {self.timeout:g} s", 504) from None
-        except (aiohttp.ClientError, OSError) as exc:
+        except (aiohttp.ClientConnectionError, OSError) as exc:
             log.warning("image generator %s: %s", self.endpoint, self._scrub(f"{type(exc).__name__}: {exc}"))
             raise GenerationError("the image generator could not be reached", 502) from None
+        except aiohttp.ClientError as exc:  # a broken answer: bad chunking, too many redirects...
+            log.warning("image generator %s: %s", self.endpoint, self._scrub(f"{type(exc).__name__}: {exc}"))
+            raise GenerationError("the image generator sent a broken answer", 502) from None
         png, width, height = await asyncio.to_thread(_to_png, raw, self.max_image_bytes)
         parameters = {"size": f"{width}x{height}", **used}
         for name in ("quality", "background", "output_format"):  # what the API reports it did
@@ -191,7 +197,7 @@ class OpenAIGenerator:
             if b64.startswith("data:") and "," in b64:   # a data: URL, from some compatible servers
                 b64 = b64.split(",", 1)[1]
             try:
-                return base64.b64decode(b64), revised
+                return _b64decode(b64), revised
             except (binascii.Error, ValueError):
                 raise GenerationError("the image generator sent an image that is not valid base64", 502) from None
         url = item.get("url")
@@ -206,7 +212,9 @@ class OpenAIGenerator:
         # The key goes only back to the API's own origin, never to a storage host it points at.
         same_origin = (parts.scheme, parts.hostname, parts.port) == self._origin
         headers = {"Authorization": f"Bearer {self._api_key}"} if same_origin and self._api_key else {}
-        async with session.get(url, headers=headers, max_redirects=5) as resp:
+        # Sent exactly as given when it is already a valid URL: signed URLs must keep their encoding.
+        target = yarl.URL(url, encoded=True) if _READY_URL_RE.fullmatch(url) else yarl.URL(url)
+        async with session.get(target, headers=headers, max_redirects=5) as resp:
             if resp.status != 200:
                 log.warning("image generator: downloading %s answered HTTP %d", parts.hostname, resp.status)
                 raise GenerationError(f"downloading the generated image failed with HTTP {resp.status}", 502)
@@ -243,23 +251,35 @@ class OpenAIGenerator:
         return f"the image generator {what}: {message}" if message else f"the image generator {what}"
 
 
+def _amount(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
 async def _read(resp: aiohttp.ClientResponse, limit: int, *, truncate: bool) -> bytes:
     if not truncate and resp.content_length is not None and resp.content_length > limit:
-        raise GenerationError(f"the image generator sent more than {limit // (1024 * 1024)} MB", 502)
+        raise GenerationError(f"the image generator sent more than {_amount(limit)}", 502)
     buf = bytearray()
     async for chunk in resp.content.iter_chunked(64 * 1024):
         buf += chunk
         if len(buf) > limit:
             if truncate:
                 return bytes(buf[:limit])
-            raise GenerationError(f"the image generator sent more than {limit // (1024 * 1024)} MB", 502)
+            raise GenerationError(f"the image generator sent more than {_amount(limit)}", 502)
     return bytes(buf)
+
+
+def _b64decode(text: str) -> bytes:
+    """Strict base64, but line breaks (some servers wrap at 76 characters) are allowed."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return base64.b64decode("".join(text.split()), validate=True)
 
 
 def _to_png(raw: bytes, max_bytes: int) -> tuple[bytes, int, int]:
     """Check that ``raw`` is a whole, decodable image; PNG bytes (as sent, or re-encoded) and the size."""
     if len(raw) > max_bytes:
-        raise GenerationError(f"the generated image is larger than {max_bytes // (1024 * 1024)} MB", 502)
+        raise GenerationError(f"the generated image is larger than {_amount(max_bytes)}", 502)
     not_an_image = GenerationError("the image generator sent something that is not an image", 502)
     try:
         with Image.open(BytesIO(raw), formats=sorted(ALLOWED_FORMATS)) as im:

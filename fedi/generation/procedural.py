@@ -66,7 +66,8 @@ _MOODS: dict[str, _Mood] = {}
 for _words, _mood in (
     (("sunset", "dusk", "evening", "twilight"), _Mood((24, 345, 275), 1.1, sky=True)),
     (("sunrise", "dawn", "morning"), _Mood((36, 350, 200), 1.0, 0.05, sky=True)),
-    (("night", "midnight", "nocturnal", "dark", "moonlight", "moonlit"), _Mood((226, 256, 200), 0.8, -0.24, True, True)),
+    (("night", "midnight", "nocturnal", "dark", "moonlight", "moonlit"),
+     _Mood((226, 256, 200), 0.8, -0.24, True, True)),
     (("space", "galaxy", "cosmic", "cosmos", "nebula", "universe", "stars", "starry"),
      _Mood((262, 300, 205), 1.0, -0.24, True, True)),
     (("ocean", "sea", "water", "lake", "river", "waves", "wave", "beach", "coast", "harbor"), _Mood((200, 186, 222))),
@@ -105,7 +106,8 @@ _MOTIFS: dict[str, str] = {}
 for _motif, _words in (
     ("sun", ("sun", "sunny", "sunset", "sunrise", "dawn", "summer", "solar")),
     ("moon", ("moon", "lunar", "moonlight", "moonlit", "crescent")),
-    ("stars", ("star", "stars", "starry", "galaxy", "cosmic", "cosmos", "nebula", "space", "universe", "constellation")),
+    ("stars", ("star", "stars", "starry", "galaxy", "cosmic", "cosmos", "nebula", "space", "universe",
+               "constellation")),
     ("clouds", ("cloud", "clouds", "cloudy", "sky", "storm", "stormy", "overcast")),
     ("snow", ("snow", "snowy", "snowfall", "blizzard", "snowflakes")),
     ("rain", ("rain", "rainy", "drizzle", "downpour")),
@@ -433,7 +435,7 @@ def _layer_count(kind: str, rng: random.Random) -> int:
 
 
 def _ground(canvas: _Canvas, scene: _Scene, rng: random.Random) -> None:
-    w, h = canvas.width, canvas.height
+    h = canvas.height
     p = scene.palette
     kind = scene.kind
     layers = _layer_count(kind, rng)

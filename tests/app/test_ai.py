@@ -202,3 +202,48 @@ async def test_content_credentials_are_read_labelled_and_the_original_served(app
                                                     "trusted": False, "errors": [], "original_url": None}
     tampered = await upload(provenance.repaint_png_pixel(signed))
     assert tampered["fedi"]["content_credentials"]["status"] == "invalid"
+
+
+async def test_generate_posts_an_image_with_its_metadata(app_ctx):
+    inst = app_ctx
+    _, token = await inst.user("alice")
+    resp = await inst.api("POST", "/api/v1/fedi/generate", token,
+                          json={"prompt": "a lighthouse at dusk", "seed": 7, "width": 512, "height": 384,
+                                "status": "made here"})
+    assert resp.status_code == 200, await resp.get_data()
+    status = await resp.get_json()
+    gen = status["fedi"]["generation"]
+    assert (gen["model"], gen["prompt"], gen["seed"]) == ("fedi-procedural-1", "a lighthouse at dusk", 7)
+    [media] = status["media_attachments"]
+    assert media["meta"]["original"]["width"] == 512 and media["description"].endswith("a lighthouse at dusk")
+    assert "Made with fedi-procedural-1" in status["content"]
+    bad = await inst.api("POST", "/api/v1/fedi/generate", token, json={"prompt": ""})
+    assert bad.status_code == 400 and "prompt" in (await bad.get_json())["error"]
+
+
+async def test_a_failing_generator_posts_nothing(database_url, tmp_path):
+    from aiohttp import web
+
+    from tests.helpers import TestInstance
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.json_response({"error": {"message": "model overloaded", "type": "server_error"}}, status=503)
+
+    app = web.Application()
+    app.router.add_post("/v1/images/generations", broken)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        async with TestInstance(database_url, tmp_path) as inst:
+            from dataclasses import replace
+            inst.state.cfg = replace(inst.cfg, generator="openai", openai_base_url=f"http://127.0.0.1:{port}/v1",
+                                     openai_api_key="sk-test", generation_timeout=5)
+            _, token = await inst.user("alice")
+            resp = await inst.api("POST", "/api/v1/fedi/generate", token, json={"prompt": "an owl"})
+            assert resp.status_code == 502 and "model overloaded" in (await resp.get_json())["error"]
+            assert await Post.all().count() == 0 and await Media.all().count() == 0
+    finally:
+        await runner.cleanup()

@@ -115,8 +115,10 @@ class FediServer:
         env.pop("HTTP_PROXY", None)
         env.pop("https_proxy", None)
         env.pop("HTTPS_PROXY", None)
-        if self.src is not None:
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.src), env.get("PYTHONPATH")]))
+        # The code root goes first on the server's path, as in tests/federation: the server then imports
+        # exactly the code this script sees, even when the editable install is stale.
+        code_root = self.src or ROOT
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code_root), env.get("PYTHONPATH")]))
         env.update(extra_env or {})
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None

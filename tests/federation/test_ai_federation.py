@@ -47,3 +47,20 @@ def test_generation_metadata_label_licence_and_remix_round_trip(pair, tmp_path):
              what="the remix notification")
     remixes = b.get(parent["uri"] + "/remixes", accept=AS2)[1]
     assert remixes["totalItems"] == 1
+
+
+def test_fedi_generate_cli_posts_and_federates(pair):
+    a, b = pair
+    user_with_token(a, "alice")
+    b_token = user_with_token(b, "bob")
+    a.start()
+    b.start()
+    _follow(b, b_token, a, "alice")
+    out = a.cli("generate", "alice", "--prompt", "a lighthouse at dusk", "--seed", "7", "--size", "512x384",
+                "--caption", "first light")
+    seen = _home_status(b, b_token, out.stdout.strip().splitlines()[-1])
+    assert seen["fedi"]["generation"]["prompt"] == "a lighthouse at dusk"
+    assert seen["fedi"]["generation"]["seed"] == 7
+    assert seen["media_attachments"][0]["meta"]["original"]["width"] == 512
+    bad = a.cli("generate", "alice", "--prompt", "x", "--size", "huge", check=False)
+    assert bad.returncode != 0 and "--size" in bad.stderr

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,7 +20,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from PIL import Image
+from PIL import Image, ImageStat
 
 from fedi.config import Config
 from fedi.errors import BadRequest, ConfigError, FediError
@@ -122,6 +126,20 @@ async def test_procedural_is_deterministic() -> None:
     assert (await asyncio.to_thread(render, req.prompt, 1234, 1024, 1024))[0] == first.data
 
 
+def test_procedural_is_deterministic_across_processes() -> None:
+    """Nothing depends on hash randomisation or on process state: other processes give the same bytes."""
+    code = ("import hashlib, sys; from fedi.generation.procedural import render; "
+            "sys.stdout.write(hashlib.sha256(render('snowy pine forest under the moon', 99, 256, 192, 'clouds')[0])"
+            ".hexdigest())")
+    digests = {
+        subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": hash_seed},
+                       capture_output=True, text=True, check=True, timeout=60).stdout
+        for hash_seed in ("1", "2")
+    }
+    here = hashlib.sha256(render("snowy pine forest under the moon", 99, 256, 192, "clouds")[0]).hexdigest()
+    assert digests == {here}
+
+
 def _thumb(data: bytes) -> list[int]:
     return list(open_png(data).convert("RGB").resize((16, 16), Image.Resampling.BOX).tobytes())
 
@@ -183,9 +201,8 @@ async def test_procedural_prompt_words_steer_the_scene() -> None:
     assert "stars" in city.parameters["motifs"].split(",")
     red = await gen.generate(GenerationRequest(prompt="red red red", seed=5, width=128, height=128))
     blue = await gen.generate(GenerationRequest(prompt="blue blue blue", seed=5, width=128, height=128))
-    r_im, b_im = open_png(red.data).convert("RGB"), open_png(blue.data).convert("RGB")
-    r_mean = [sum(c) / len(c) for c in zip(*r_im.getdata(), strict=True)]
-    b_mean = [sum(c) / len(c) for c in zip(*b_im.getdata(), strict=True)]
+    r_mean = ImageStat.Stat(open_png(red.data).convert("RGB")).mean
+    b_mean = ImageStat.Stat(open_png(blue.data).convert("RGB")).mean
     assert r_mean[0] - r_mean[2] > b_mean[0] - b_mean[2] + 20
 
 
@@ -289,7 +306,8 @@ def _app(srv: FakeOpenAI) -> web.Application:
     @web.middleware
     async def record(request: web.Request, handler: Any) -> web.StreamResponse:
         body = await request.read()
-        srv.seen.append(Seen(request.method, request.path, request.query_string, dict(request.headers), body))
+        query = request.rel_url.raw_query_string  # as sent, not decoded
+        srv.seen.append(Seen(request.method, request.path, query, dict(request.headers), body))
         return await handler(request)
 
     async def generations(request: web.Request) -> web.StreamResponse:
@@ -302,10 +320,14 @@ def _app(srv: FakeOpenAI) -> web.Application:
     async def missing(request: web.Request) -> web.Response:
         return web.Response(status=404, text="gone")
 
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop.png")
+
     app = web.Application(middlewares=[record])
     app.router.add_post("/v1/images/generations", generations)
     app.router.add_get("/private/org-test/user-test/img-test.png", image)
     app.router.add_get("/missing.png", missing)
+    app.router.add_get("/loop.png", loop)
     return app
 
 
@@ -545,8 +567,33 @@ async def test_openai_download_failure_and_size_cap(api: FakeOpenAI) -> None:
 
     api.replay("generations_dall-e-3_url.json")
     err = await _failure(_openai(api, max_image_bytes=1000))
-    assert err.status == 502
-    assert "sent more than" in err.message
+    assert (err.status, err.message) == (502, "the image generator sent more than 1000 bytes")
+
+    png = fixture_image("generations_gpt-image-1.json")
+    api.respond({"created": 1, "data": [{"b64_json": base64.b64encode(png).decode()}]})
+    err = await _failure(_openai(api, max_image_bytes=1000))
+    assert (err.status, err.message) == (502, "the generated image is larger than 1000 bytes")
+
+
+async def test_openai_redirects(api: FakeOpenAI) -> None:
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect("/elsewhere")
+
+    api.answer = moved
+    err = await _failure(_openai(api))
+    assert (err.status, err.message) == (502, "the image generator answered HTTP 307")
+    assert [seen.path for seen in api.seen] == ["/v1/images/generations"]  # the POST is not followed
+
+    api.respond({"created": 1, "data": [{"url": f"{api.origin}/loop.png"}]})
+    err = await _failure(_openai(api))
+    assert (err.status, err.message) == (502, "the image generator sent a broken answer")
+
+
+async def test_openai_any_echoed_key_is_scrubbed(api: FakeOpenAI) -> None:
+    api.respond({"error": {"message": "bad token local-secret-42 (also sk-proj-abc123)", "type": "auth",
+                           "param": None, "code": None}}, status=403)
+    err = await _failure(_openai(api, api_key="local-secret-42"))
+    assert err.message == "the image generator answered HTTP 403: bad token [redacted] (also sk-[redacted])"
 
 
 async def test_openai_connection_refused_is_502() -> None:
