@@ -14,8 +14,8 @@ from fedi.generation import GenerationRequest
 from fedi.generation_meta import Generation
 from fedi.models import Account, Follow, Media, Post
 from fedi.web.common import as_bool, json_response, params, st
-from outbox.interact import favourite, reblog, unfavourite, unreblog
 from outbox.generate import generate_and_post
+from outbox.interact import favourite, reblog, unfavourite, unreblog
 from outbox.publish import delete_post, edit_post, publish_post
 
 bp = Blueprint("api_statuses", __name__)

@@ -175,7 +175,7 @@ async def run(args: argparse.Namespace, src: Path | None = None) -> tuple[int, l
     receiver = Receiver(args.servers, args.single_port)
     await receiver.start()
     server = _common.FediServer(keep=args.keep, src=src)
-    print(f"code {server.src or 'installed'}:", flush=True)
+    print(f"code {server.src or _common.ROOT}:", flush=True)
     try:
         for name in ("alice", "bob"):
             server.cli("user", "create", name)
@@ -247,7 +247,7 @@ def main() -> int:
     print(f"\nmedians over {args.rounds} rounds ({args.followers} followers, {args.servers} servers"
           f"{', one port' if args.single_port else ''}):")
     for i, src in enumerate(versions):
-        name = src or _common.SRC or "installed"
+        name = src or _common.SRC or _common.ROOT
         for c in range(2):
             rows = [r[c] for r in results[i]]
             dups = [r["duplicates"] for r in rows]

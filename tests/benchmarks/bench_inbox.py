@@ -211,7 +211,7 @@ def scenario(src: Path | None, tag: str, args: argparse.Namespace, actor_base: s
         warm = presign(inbox, actor_base, [f"{tag}w{i}" for i in range(50)], posts[0], "p0", private_pem)
         first = presign(inbox, actor_base, names, posts[1], "p1", private_pem)
         known = presign(inbox, actor_base, names, posts[2], "p2", private_pem)
-        print(f"[{tag}] code {server.src or 'installed'}: pre-signed {len(warm) + len(first) + len(known)} "
+        print(f"[{tag}] code {server.src or _common.ROOT}: pre-signed {len(warm) + len(first) + len(known)} "
               f"requests in {time.perf_counter() - t0:.1f} s (not timed); {args.actors} actors, "
               f"{args.concurrency} connections, fedi on {server.base}", flush=True)
         before = json.loads(opener.open(f"{actor_base}/stats", timeout=10).read())
@@ -305,7 +305,7 @@ def main() -> int:
             p99 = statistics.median(r["p99"] for r in rows)
             applied = all(r["applied"] == r["sent"] == r["accepted"] for r in rows)
             ok = applied and rate >= target
-            print(f"  {phase} [{src or 'installed' if label == 'base' and not _common.SRC else src or _common.SRC}]: "
+            print(f"  {phase} [{src or _common.SRC or _common.ROOT}]: "
                   f"{rate:.0f} accepted+applied/s (runs {', '.join(format(r['rate'], '.0f') for r in rows)}), "
                   f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, all applied: {applied}; target >= {target:.0f}/s: "
                   f"{'MEETS' if ok else 'MISSES'}")
