@@ -137,7 +137,8 @@ class Deliverer:
         except Exception:
             log.exception("delivery %s failed unexpectedly", delivery.id)
         finally:
-            self._inflight.discard(delivery.id)
+            if delivery.id not in self._done:  # a done one stays in flight until _flush marks it done
+                self._inflight.discard(delivery.id)
 
     async def _record(self, d: Delivery, status: int, error: str | None, after: timedelta | None) -> None:
         if 200 <= status < 300:
@@ -179,6 +180,7 @@ class Deliverer:
         done, self._done = self._done, []
         if done:
             await Delivery.filter(id__in=done).update(state="done", last_status=200, last_error=None)
+            self._inflight.difference_update(done)
 
 
 async def _host_failed(domain: str) -> None:

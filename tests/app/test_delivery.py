@@ -119,3 +119,30 @@ async def test_delivery_to_a_private_address_is_refused_not_retried(database_url
         assert rx.received == []
         dead = await Delivery.get()
         assert dead.state == "dead" and dead.last_error.startswith("refused")
+
+
+async def test_a_large_fan_out_sends_each_delivery_once(inst):
+    """More deliveries than one batch, with the worker loop running: none is sent twice."""
+    import asyncio
+    from collections import Counter
+
+    from fedi.models import Account, Follow
+    async with Receiver() as rx:
+        alice, token = await inst.user("alice")
+        rows = [Account(username=f"f{i}", domain=f"127.0.0.1:{rx.port}", uri=f"{rx.base}/f{i}",
+                        inbox=f"{rx.base}/f{i}/inbox", public_key_pem="") for i in range(700)]
+        await Account.bulk_create(rows)
+        followers = await Account.filter(username__startswith="f", domain=f"127.0.0.1:{rx.port}")
+        await Follow.bulk_create([Follow(uri=f"{f.uri}#follow", follower=f, target=alice, accepted=True)
+                                  for f in followers])
+        await inst.api("POST", "/api/v1/statuses", token, json={"status": "to many"})
+        worker = asyncio.create_task(inst.state.deliverer.run())
+        try:
+            async with asyncio.timeout(60):
+                while await Delivery.filter(state="pending").exists():
+                    await asyncio.sleep(0.05)
+        finally:
+            await inst.state.deliverer.stop()
+            await worker
+        counts = Counter(rx.paths())
+        assert len(counts) == 700 and max(counts.values()) == 1
