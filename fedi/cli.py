@@ -114,11 +114,11 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _with_db(cfg: Config, fn: Callable[[], Awaitable[Any]]) -> Any:
     from fedi.db import close_db, init_db
-    await init_db(cfg)
     try:
+        await init_db(cfg)
         return await fn()
     finally:
-        await close_db()
+        await close_db()  # always: an open aiosqlite thread would keep the process alive
 
 
 def _state(cfg: Config) -> Any:

@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 RESPONSE_FORMAT_MODELS = frozenset({"dall-e-2", "dall-e-3"})
 #: The largest image accepted, base64-decoded or downloaded.
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
-#: The largest JSON answer read: a MAX_IMAGE_BYTES image in base64 and some room for the rest.
-MAX_JSON_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 1024 * 1024
+#: Room in a JSON answer for everything but the base64 image.
+JSON_OVERHEAD_BYTES = 1024 * 1024
 #: Of an error answer only this much is read.
 MAX_ERROR_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 300
@@ -144,7 +144,7 @@ class OpenAIGenerator:
                     timeout=aiohttp.ClientTimeout(total=self.timeout), headers={"User-Agent": USER_AGENT}
                 ) as session:
                     answer = await self._post(session, body)
-                    raw, revised = await self._image(session, answer)
+                    image, revised = await self._image(session, answer)
         except TimeoutError:
             log.warning("image generator %s: no answer within %g s", self.endpoint, self.timeout)
             raise GenerationError(f"the image generator did not answer within {self.timeout:g} s", 504) from None
@@ -154,7 +154,7 @@ class OpenAIGenerator:
         except aiohttp.ClientError as exc:  # a broken answer: bad chunking, too many redirects...
             log.warning("image generator %s: %s", self.endpoint, self._scrub(f"{type(exc).__name__}: {exc}"))
             raise GenerationError("the image generator sent a broken answer", 502) from None
-        png, width, height = await asyncio.to_thread(_to_png, raw, self.max_image_bytes)
+        png, width, height = await asyncio.to_thread(_to_png, image, self.max_image_bytes)
         parameters = {"size": f"{width}x{height}", **used}
         for name in ("quality", "background", "output_format"):  # what the API reports it did
             if isinstance(answer.get(name), str) and answer[name]:
@@ -173,9 +173,9 @@ class OpenAIGenerator:
                 message = self._api_message(raw)
                 log.warning("image generator %s answered HTTP %d: %s", self.endpoint, resp.status, message)
                 raise GenerationError(self._failure(f"answered HTTP {resp.status}", message), 502)
-            raw = await _read(resp, MAX_JSON_BYTES, truncate=False)
+            raw = await _read(resp, self.max_image_bytes * 4 // 3 + JSON_OVERHEAD_BYTES, truncate=False)
         try:
-            answer = json.loads(raw)
+            answer = await asyncio.to_thread(json.loads, raw) if len(raw) > 65536 else json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise GenerationError("the image generator sent an answer that is not JSON", 502) from None
         if not isinstance(answer, dict):
@@ -185,7 +185,8 @@ class OpenAIGenerator:
             raise GenerationError(self._failure("reported an error", message), 502)
         return answer
 
-    async def _image(self, session: aiohttp.ClientSession, answer: dict[str, Any]) -> tuple[bytes, str | None]:
+    async def _image(self, session: aiohttp.ClientSession, answer: dict[str, Any]) -> tuple[bytes | str, str | None]:
+        """The image (bytes, or a base64 string to be decoded in a worker thread) and the revised prompt."""
         data = answer.get("data")
         item = data[0] if isinstance(data, list) and data else None
         if not isinstance(item, dict):
@@ -196,10 +197,7 @@ class OpenAIGenerator:
         if isinstance(b64, str) and b64:
             if b64.startswith("data:") and "," in b64:   # a data: URL, from some compatible servers
                 b64 = b64.split(",", 1)[1]
-            try:
-                return _b64decode(b64), revised
-            except (binascii.Error, ValueError):
-                raise GenerationError("the image generator sent an image that is not valid base64", 502) from None
+            return b64, revised
         url = item.get("url")
         if isinstance(url, str) and url:
             return await self._download(session, url), revised
@@ -276,8 +274,16 @@ def _b64decode(text: str) -> bytes:
         return base64.b64decode("".join(text.split()), validate=True)
 
 
-def _to_png(raw: bytes, max_bytes: int) -> tuple[bytes, int, int]:
-    """Check that ``raw`` is a whole, decodable image; PNG bytes (as sent, or re-encoded) and the size."""
+def _to_png(image: bytes | str, max_bytes: int) -> tuple[bytes, int, int]:
+    """Check that ``image`` (bytes, or base64 text) is a whole, decodable image; PNG bytes (as sent, or
+    re-encoded) and the size."""
+    if isinstance(image, str):
+        try:
+            raw = _b64decode(image)
+        except (binascii.Error, ValueError):
+            raise GenerationError("the image generator sent an image that is not valid base64", 502) from None
+    else:
+        raw = image
     if len(raw) > max_bytes:
         raise GenerationError(f"the generated image is larger than {_amount(max_bytes)}", 502)
     not_an_image = GenerationError("the image generator sent something that is not an image", 502)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-# FEDI_BENCH_SRC=/path/to/a/checkout benchmarks that code instead of the installed one (e.g. a clean
+# FEDI_BENCH_SRC=/path/to/a/checkout benchmarks that code instead of this checkout (e.g. a clean
 # `git archive HEAD` export while the work tree is mid-edit, or a patched copy for a before/after).
 SRC = Path(os.environ["FEDI_BENCH_SRC"]).resolve() if os.environ.get("FEDI_BENCH_SRC") else None
 for _path in (ROOT, SRC):
@@ -97,7 +97,7 @@ class FediServer:
 
     def __init__(self, port: int | None = None, extra_env: dict[str, str] | None = None,
                  keep: bool = False, src: Path | None = None) -> None:
-        """src: run the fedi code of that checkout (default: FEDI_BENCH_SRC, else the installed one)."""
+        """src: run the fedi code of that checkout (default: FEDI_BENCH_SRC, else this checkout)."""
         self.src = Path(src).resolve() if src else SRC
         self.port = port or free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix="fedi-bench-"))
