@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 from quart import Response, request
@@ -27,6 +28,7 @@ def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = N
     from fedi.web.internal import bp as internal_bp
     from fedi.web.pages import bp as pages_bp
     from fedi.web.wellknown import bp as wellknown_bp
+    from inbox.batch import LikeBatcher
     from inbox.routes import bp as inbox_bp
     from inbox.worker import InboxWorker
     from outbox.deliver import Deliverer
@@ -48,12 +50,17 @@ def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = N
         await init_db(cfg)
         await client.start()
         state.instance_actor = await instance_actor(urls)
+        state.like_batcher = LikeBatcher(state)
         if workers:
             state.deliverer = Deliverer(state)
             state.inbox_worker = InboxWorker(state)
             # Our own tasks, not Quart background tasks: Quart waits for those before after_serving,
             # which is where the workers are told to stop.
             tasks.extend(asyncio.create_task(w.run()) for w in (state.deliverer, state.inbox_worker))
+        # What start-up allocated lives as long as the process: keep it out of every later GC pass
+        # (a full collection took 14-18 ms here and showed in the p99 of GETs).
+        gc.collect()
+        gc.freeze()
 
     @app.after_serving
     async def shutdown() -> None:

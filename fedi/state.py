@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fedi.config import Config
 from fedi.urls import Urls
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
     from fedi.models import Account
     from inbox.worker import InboxWorker
     from outbox.deliver import Deliverer
+
+
+LOCAL_TTL = 5.0
 
 
 @dataclass
@@ -34,6 +38,29 @@ class State:
     keys: dict[str, KeyInfo] = field(default_factory=dict)
     wake_secret: str = ""
     generator: Generator | None = None
+
+    local_cache: dict[str, tuple[float, Account | None]] = field(default_factory=dict)
+    like_batcher: Any = None
+
+    async def local_account(self, username: str) -> Account | None:
+        """A local account by username, from a short-lived cache (discovery and inbox hot paths).
+
+        Profile changes through the API invalidate it; changes from another process show within
+        LOCAL_TTL seconds."""
+        from fedi.models import Account
+
+        now = time.monotonic()
+        hit = self.local_cache.get(username)
+        if hit is not None and now - hit[0] < LOCAL_TTL:
+            return hit[1]
+        account = await Account.get_or_none(username=username, domain=None)
+        if len(self.local_cache) > 10_000:
+            self.local_cache.clear()
+        self.local_cache[username] = (now, account)
+        return account
+
+    def forget_local(self, username: str) -> None:
+        self.local_cache.pop(username, None)
 
     @property
     def signer(self) -> tuple[str, str]:

@@ -82,7 +82,8 @@ def _check_origin(doc: dict[str, Any], actor_uri: str) -> None:
 
 @bp.post("/users/<name>/inbox")
 async def user_inbox(name: str) -> Response:
-    if not await Account.exists(username=name, domain=None, actor_type="Person"):
+    local = await st().local_account(name)
+    if local is None or local.actor_type != "Person":
         raise NotFound(f"no such user: {name}")
     return await receive()
 
@@ -124,9 +125,13 @@ async def receive() -> Response:
         except SchemaError as exc:
             raise BadRequest(f"malformed {kind}: {exc}") from exc
     _check_origin(doc, key.actor_uri)
+    domain = host_of(key.actor_uri)
+    if s.deliverer is not None and domain:
+        await s.deliverer.host_talked(domain)
+    if kind == "Like" and s.like_batcher is not None:
+        await s.like_batcher.submit(doc, key)
+        return accepted()
     actor = await Account.get(id=key.account_id)
-    if s.deliverer is not None and actor.domain:
-        await s.deliverer.host_talked(actor.domain)
     await apply(s, handler, doc, actor)
     if kind == "Delete" and get_id(doc.get("object")) == actor.uri:
         s.keys = {k: v for k, v in s.keys.items() if v.actor_uri != actor.uri}

@@ -158,6 +158,7 @@ async def update_credentials() -> Response:
             media = await store_upload(st(), me, files[field].read())
             setattr(me, attr, st().urls.media(media.file_name or ""))
     await me.save()
+    st().forget_local(me.username)
     await publish_profile(st(), me)
     return json_response(await one_account(st(), me, source=True))
 

@@ -16,8 +16,8 @@ PAGE = 20
 
 
 async def _user(name: str) -> Account:
-    account = await Account.get_or_none(username=name, domain=None, actor_type="Person")
-    if account is None or account.suspended:
+    account = await st().local_account(name)
+    if account is None or account.suspended or account.actor_type != "Person":
         raise NotFound(f"no such user: {name}")
     return account
 

@@ -39,7 +39,7 @@ async def webfinger() -> Response:
     if not resource:
         raise BadRequest("the resource parameter is required")
     name = _account_name(resource)
-    account = await Account.get_or_none(username=name, domain=None) if name else None
+    account = await st().local_account(name) if name else None
     if account is None or account.suspended:
         raise NotFound(f"no such account: {resource}")
     s = st()

@@ -147,3 +147,32 @@ async def test_unknown_type_is_accepted_and_ignored(app_ctx):
     assert (await inst.deliver(doc, KEY, ALICE_PRIVATE_PEM)).status_code == 202
     assert await InboxItem.all().count() == 0
     assert await Notification.all().count() == 0
+
+
+async def test_concurrent_likes_are_batched_and_counted_exactly(app_ctx):
+    """Many Likes at once (group commit): duplicates, replays and unknown posts all handled."""
+    import asyncio
+    inst = app_ctx
+    _, token = await inst.user("alice")
+    posts = [await (await inst.api("POST", "/api/v1/statuses", token, json={"status": f"p{i}"})).get_json()
+             for i in range(2)]
+    actors = [f"https://many.test/users/u{i}" for i in range(20)]
+    for uri in actors:
+        await inst.remote_actor(person(uri, uri.rsplit("/", 1)[1]), ALICE_PUBLIC_PEM)
+    likes = []
+    for n, uri in enumerate(actors):
+        for post in posts:
+            likes.append({"id": f"{uri}#likes/{post['id']}", "type": "Like", "actor": uri, "object": post["uri"]})
+        # the same actor liking the same post again under another id counts once
+        likes.append({"id": f"{uri}#likes/again", "type": "Like", "actor": uri, "object": posts[0]["uri"]})
+        likes.append({"id": f"{uri}#likes/nothing", "type": "Like", "actor": uri,
+                      "object": "https://fedi.test/users/alice/statuses/1"})
+    replays = likes[:10]
+    results = await asyncio.gather(*(inst.deliver(doc, doc["actor"] + "#main-key", ALICE_PRIVATE_PEM)
+                                     for doc in likes + replays))
+    assert {r.status_code for r in results} == {202}
+    for post in posts:
+        assert await _count(inst, token, post["id"], "favourites_count") == 20
+    assert await Like.all().count() == 40
+    assert await Notification.filter(type="favourite").count() == 40
+    assert await InboxItem.filter(type="Like").count() == len(likes)
