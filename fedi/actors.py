@@ -67,12 +67,11 @@ async def store_actor(state: State, doc: dict[str, Any]) -> Account:
     if account is None:
         try:
             account = await Account.create(uri=uri, **values)
-        except IntegrityError:
-            # same username@domain with another id (renamed actor): refresh that row's id
-            account = await Account.get(username=values["username"], domain=values["domain"])
-            account.uri = uri
-            account.update_from_dict(values)
-            await account.save()
+        except IntegrityError as exc:
+            # username@domain is taken by another actor id (Lemmy users and communities share
+            # names): never move the existing account's follows and posts to a newcomer.
+            raise RemoteError(f"{uri} clashes with another actor named {values['username']}@{values['domain']}") \
+                from exc
     else:
         account.update_from_dict(values)
         await account.save()

@@ -57,10 +57,10 @@ def _generation(args: argparse.Namespace) -> Any:
                             ai_label=label, prompt_private=args.prompt_private)
 
 
-async def _find_post(ref: str) -> Any:
+async def _find_post(ref: str, *, deleted: bool = False) -> Any:
     from fedi.models import Post
     post = await Post.get_or_none(id=int(ref)) if ref.isdigit() else await Post.get_or_none(uri=ref)
-    if post is None or post.deleted_at is not None:
+    if post is None or (post.deleted_at is not None and not deleted):
         raise CliError(f"no such post: {ref}")
     return post
 
@@ -210,7 +210,7 @@ async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
         return
     query = Delivery.all()
     if args.post:
-        post = await _find_post(args.post)
+        post = await _find_post(args.post, deleted=True)
         query = query.filter(post_id_ref=post.id)
     else:
         query = query.filter(state="pending")
@@ -260,6 +260,8 @@ def serve(cfg: Config, host: str, port: int) -> None:
     secret = secrets.token_urlsafe(24)
     app.state.wake_secret = secret
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    if ":" in local_host:
+        local_host = f"[{local_host}]"  # an IPv6 address in a URL
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
 
     async def main() -> None:

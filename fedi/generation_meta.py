@@ -82,7 +82,7 @@ class Generation:
                   guidance_scale=_float(raw.get("guidance_scale"), "guidance_scale", 0.0, 100.0),
                   parameters=pairs, prompt_private=prompt_private)
         described = any([gen.model, gen.prompt, gen.seed is not None, gen.parameters])
-        gen.ai_generated = described if ai_label is None else ai_label or described
+        gen.ai_generated = described if ai_label is None else ai_label
         return gen
 
     def post_fields(self) -> dict[str, Any]:

@@ -199,11 +199,6 @@ async def _delete_actor(actor: Account) -> None:
     await Notification.filter(from_account=actor).delete()
     await Post.filter(account=actor).delete()
     await Account.filter(id=actor.id).update(gone=True, public_key_pem="", suspended=True)
-    ctx_keys_forget(actor)
-
-
-def ctx_keys_forget(actor: Account) -> None:
-    """Drop a deleted actor's key from memory (done by the route, which holds the state)."""
 
 
 async def _undo_target(ctx: Ctx) -> tuple[str, str | None]:
@@ -244,14 +239,13 @@ async def on_undo(ctx: Ctx) -> None:
 
 async def _our_follow(ctx: Ctx) -> Follow | None:
     obj = ctx.doc.get("object")
+    if isinstance(obj, dict) and obj.get("type") not in (None, "Follow"):
+        return None  # e.g. GoToSocial accepting a Like or a reply: not about follows
     uri = get_id(obj)
     row = await Follow.get_or_none(uri=uri, target=ctx.actor) if uri else None
     if row is None and isinstance(obj, dict):
         follower = await _local_account(get_id(obj.get("actor")))
         row = await Follow.get_or_none(follower=follower, target=ctx.actor) if follower else None
-    if row is None:  # some servers answer with just the Follow's id we cannot match: the pending one
-        rows = await Follow.filter(target=ctx.actor, accepted=False, follower__domain=None).limit(2)
-        row = rows[0] if len(rows) == 1 else None
     return row
 
 

@@ -28,10 +28,7 @@ SAME_ORIGIN = {"Create", "Update", "Delete"}
 # activity is known by its actor and the hash of its body, so a replay is still a no-op.
 ID_OPTIONAL = {"Delete", "Undo", "Accept", "Reject"}
 
-try:  # the JSON Schemas are test data too; the server uses them when present
-    from schemas import SchemaError, known_inbound, validate
-except ImportError:  # pragma: no cover
-    validate = None  # type: ignore[assignment]
+from schemas import SchemaError, known_inbound, validate
 
 
 def accepted() -> Response:
@@ -119,7 +116,7 @@ async def receive() -> Response:
     if handler is None:
         log.info("ignored %s %s", kind, doc["id"])
         return accepted()
-    if validate is not None and known_inbound(kind.lower()):
+    if known_inbound(kind.lower()):
         try:
             validate("inbound", kind.lower(), doc)
         except SchemaError as exc:

@@ -55,8 +55,9 @@ class InboxWorker:
         doc = item.body
         try:
             fetched = await self.state.http.get_json(get_id(doc.get("object")) or "", signer=self.state.signer)
-            if not is_post(fetched) or host_of(fetched["id"]) != host_of(get_id(doc.get("object")) or ""):
-                raise RemoteError("the fetched object is not a post from its own host")
+            if not is_post(fetched) or host_of(fetched["id"]) != host_of(get_id(doc.get("object")) or "") \
+                    or host_of(get_id(fetched.get("attributedTo")) or "") != host_of(fetched["id"]):
+                raise RemoteError("the fetched object is not a post by an author on its own host")
             await get_actor(self.state, get_id(fetched.get("attributedTo")) or "")
             actor = await Account.get(uri=item.actor_uri)
 
@@ -65,7 +66,9 @@ class InboxWorker:
                 await InboxItem.filter(id=item.id).update(state="done", last_error=None)
 
             await atomic(work)
-        except (FediError, RemoteError, NeedsFetch) as exc:
+        except Exception as exc:  # any failure counts an attempt, so one item never blocks the queue
+            if not isinstance(exc, FediError | RemoteError | NeedsFetch):
+                log.exception("queued activity %s failed", item.uri)
             attempts = item.attempts + 1
             state = "failed" if attempts >= MAX_ATTEMPTS else "queued"
             await InboxItem.filter(id=item.id).update(

@@ -8,7 +8,7 @@ import email.utils
 import logging
 import random
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fedi.errors import RemoteError
 from fedi.http import Blocked
@@ -17,13 +17,13 @@ from fedi.signatures import sign_headers
 from fedi.state import State
 
 log = logging.getLogger("fedi.deliver")
-MAX_ATTEMPTS = 16            # like Mastodon: waits of 15 s, 16 s, 31 s, 96 s ... 14 h; about 2 days in all
+MAX_ATTEMPTS = 17            # the first try and 16 retries, like Mastodon: waits of 15 s, 16 s, 31 s, 96 s ... 14 h
+GIVE_UP_AFTER = timedelta(days=7)   # deliveries to a host marked unavailable end after this
 FAILURE_DAYS = 3             # a host failing on this many distinct days is marked unavailable
 CONCURRENCY = 64
 PER_HOST = 8
 BATCH = 500
 IDLE_WAIT = 5.0
-PERMANENT = {400, 401, 403, 404, 405, 406, 409, 410, 411, 413, 414, 415, 422}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -91,7 +91,10 @@ class Deliverer:
         due = await Delivery.filter(state="pending", next_try__lte=now).exclude(
             id__in=list(self._inflight) or [0]).order_by("next_try", "id").limit(BATCH)
         unavailable = set(await Host.filter(unavailable=True).values_list("domain", flat=True))
-        postponed = [d.id for d in due if d.host in unavailable]
+        expired = [d.id for d in due if d.host in unavailable and now - d.created_at > GIVE_UP_AFTER]
+        if expired:
+            await Delivery.filter(id__in=expired).update(state="dead", last_error="host unavailable for a week")
+        postponed = [d.id for d in due if d.host in unavailable and d.id not in expired]
         if postponed:
             await Delivery.filter(id__in=postponed).update(next_try=now + timedelta(days=1),
                                                            last_error="host marked unavailable")
@@ -146,8 +149,9 @@ class Deliverer:
             if len(self._done) >= 50 or not self._tasks or len(self._tasks) <= 1:
                 await self._flush()
             if d.host in await self._failing_hosts():
-                self._failing.discard(d.host)
-                await Host.filter(domain=d.host).update(failure_days=[], unavailable=False)
+                self._failing.discard(d.host)  # type: ignore[union-attr]
+                await Host.filter(domain=d.host).update(failure_days=[], unavailable=False,
+                                                        last_success=datetime.now(UTC))
             return
         attempts = d.attempts + 1
         message = error or f"HTTP {status}"
@@ -184,7 +188,7 @@ class Deliverer:
 
 
 async def _host_failed(domain: str) -> None:
-    today = date.today().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     host, _ = await Host.get_or_create(domain=domain)
     if today not in host.failure_days:
         host.failure_days = [*host.failure_days, today][-10:]

@@ -54,6 +54,7 @@ async def unfavourite(state: State, actor: Account, post: Post) -> Post:
         await Post.filter(id=post.id, favourites_count__gt=0).update(favourites_count=F("favourites_count") - 1)
         if not author.local:
             await _undo(state, actor, like.uri, {author.inbox}, post.id)
+        await Activity.filter(uri=like.uri).update(public=False)
 
     await atomic(work)
     state.wake_delivery()
@@ -104,6 +105,7 @@ async def unreblog(state: State, actor: Account, post: Post) -> Post:
         if not author.local:
             inboxes.add(inbox_of(author))
         await _undo(state, actor, boost.uri, inboxes, post.id)
+        await Activity.filter(uri=boost.uri).update(public=False)
 
     await atomic(work)
     state.wake_delivery()

@@ -155,6 +155,7 @@ async def delete_post(state: State, author: Account, post: Post) -> None:
     async def work() -> None:
         inboxes = await _audience_inboxes(author, post)
         await Post.filter(id=post.id).update(deleted_at=datetime.now(UTC))
+        await Activity.filter(post_id_ref=post.id, type="Create").update(public=False)  # gone from the outbox
         if post.reblog_of_id is None:
             await Tombstone.get_or_create(uri=post.uri, defaults={"former_type": "Note"})
             await enqueue(state, author, build.delete(post.uri, author.uri, post.to, post.cc), inboxes,
@@ -194,7 +195,13 @@ async def edit_post(state: State, author: Account, post: Post, *, caption: str, 
                       state.cfg.domain)
     now = datetime.now(UTC)
 
+    newly = [a.uri for a in mentioned.values() if a.uri not in post.to and a.uri not in post.cc]
+
     async def work() -> Post:
+        if post.visibility == "direct":
+            post.to = [*post.to, *newly]
+        else:
+            post.cc = [*post.cc, *newly]
         post.text, post.content, post.tags = caption, rendered.html, rendered.tags
         post.mentions = rendered.mentions
         post.spoiler_text, post.sensitive, post.edited_at = spoiler_text, sensitive or bool(spoiler_text), now

@@ -9,7 +9,7 @@ from fedi.models import Account, Post
 from fedi.web.common import json_response, st
 
 bp = Blueprint("api_instance", __name__)
-LIMITS = {"max_characters": 5000, "max_media_attachments": 4, "characters_reserved_per_url": 23}
+LIMITS = {"max_characters": 5000, "max_media_attachments": 10, "characters_reserved_per_url": 23}
 MEDIA = {"supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"],
          "image_size_limit": 16 * 1024 * 1024, "image_matrix_limit": 33_177_600,
          "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0}

@@ -7,7 +7,8 @@ from typing import Any
 from quart import Blueprint, Response
 from tortoise.expressions import Q
 
-from fedi.actors import get_actor, resolve_handle
+from fedi.activitystreams import get_id
+from fedi.actors import get_actor, host_of, resolve_handle
 from fedi.api.auth import optional_account
 from fedi.api.serializers import accounts_json, statuses_json
 from fedi.errors import BadRequest, FediError, RemoteError
@@ -31,12 +32,14 @@ async def _resolve_url(url: str) -> tuple[list[Account], list[Post]]:
         doc = await s.http.get_json(url, signer=s.signer)
     except RemoteError:
         return [], []
+    if host_of(get_id(doc) or "") != host_of(url):
+        return [], []  # a server may only speak for its own objects
     if is_post(doc):
-        author = await get_actor(s, str(doc.get("attributedTo") if isinstance(doc.get("attributedTo"), str)
-                                        else (doc.get("attributedTo") or {}).get("id", "")))
-        if author.domain and url.split("/")[2].lower() == author.domain:
-            return [], [await store_note(doc, author)]
-        return [], []
+        author_uri = get_id(doc.get("attributedTo")) or ""
+        if host_of(author_uri) != host_of(url):
+            return [], []
+        author = await get_actor(s, author_uri)
+        return [], [await store_note(doc, author)]
     try:
         return [await get_actor(s, doc.get("id", url))], []
     except FediError:

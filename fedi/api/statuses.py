@@ -161,7 +161,10 @@ async def delete_status(post_id: str) -> Response:
         raise NotFound("Record not found")
     doc = await status_json(st(), post, me)
     doc["text"] = post.text
-    await delete_post(st(), me, post)
+    if post.reblog_of_id is not None:  # deleting a boost is undoing it
+        await unreblog(st(), me, await Post.get(id=post.reblog_of_id))
+    else:
+        await delete_post(st(), me, post)
     return json_response(doc)
 
 

@@ -63,7 +63,7 @@ async def _local_post(name: str, post_id: int) -> Post:
     if post.deleted_at is not None:
         raise Gone("this post was deleted")
     if post.visibility not in ("public", "unlisted"):
-        raise NotFound("no such post")  # followers-only and direct posts are not served unsigned
+        raise NotFound("no such post")  # followers-only and direct posts are not served (no authorized fetch yet)
     return post
 
 

@@ -1,4 +1,5 @@
-"""Loopback-only hooks for the CLI: wake the delivery worker after `fedi post` commits."""
+"""A hook for the CLI: wake the workers after `fedi post` commits. Guarded by the secret that
+`fedi serve` writes (mode 0600) to FEDI_DATA_DIR/serve.json; it only ever causes a queue check."""
 
 from __future__ import annotations
 

@@ -124,6 +124,19 @@ async def default_header() -> Response:
     return Response(_DEFAULTS["header"], content_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
+@bp.get("/tags/<tag>")
+async def tag_page(tag: str) -> Response:
+    name = tag.lower()
+    recent = await Post.filter(deleted_at=None, reblog_of=None, visibility="public").order_by("-id").limit(400)
+    cells = []
+    for post in [p for p in recent if any(t.get("name", "").lstrip("#").lower() == name for t in p.tags)][:40]:
+        media = await Media.filter(post=post).order_by("position").first()
+        inner = _image_html(media) if media else post.content
+        cells.append(f'<a href="{html.escape(post.url or post.uri)}">{inner}</a>')
+    body = f"<h1>#{html.escape(name)}</h1><div class=grid>{''.join(cells)}</div>"
+    return _page(f"#{name}", body)
+
+
 @bp.get("/")
 async def home() -> Response:
     posts = await Post.filter(local=True, deleted_at=None, reblog_of=None, visibility="public").order_by(

@@ -47,8 +47,6 @@ async def webfinger() -> Response:
     if account.actor_type == "Person":
         links.insert(0, {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html",
                          "href": s.urls.profile(account.username)})
-        links.append({"rel": "http://ostatus.org/schema/1.0/subscribe",
-                      "template": f"{s.urls.base}/authorize_interaction?uri={{uri}}"})
     doc = {"subject": f"acct:{account.username}@{s.cfg.domain}", "aliases": [account.uri, account.url],
            "links": links}
     return json_response(doc, content_type="application/jrd+json",

@@ -193,3 +193,33 @@ async def test_discovery_documents(app_ctx):
 async def _token(inst, account):
     from fedi.accounts import create_token
     return await create_token(account)
+
+
+async def test_deleted_and_undone_things_leave_the_outbox(app_ctx):
+    inst = app_ctx
+    alice, token = await inst.user("alice")
+    keep = await (await inst.api("POST", "/api/v1/statuses", token, json={"status": "keep #owls"})).get_json()
+    gone = await (await inst.api("POST", "/api/v1/statuses", token, json={"status": "gone"})).get_json()
+    boost = await (await inst.api("POST", f"/api/v1/statuses/{keep['id']}/reblog", token)).get_json()
+    outbox = await (await inst.client.get("/users/alice/outbox?page=1", headers=AS2)).get_json()
+    assert outbox["totalItems"] == 3
+    await inst.api("DELETE", f"/api/v1/statuses/{gone['id']}", token)
+    # deleting a boost undoes it
+    await inst.api("DELETE", f"/api/v1/statuses/{boost['id']}", token)
+    got = await (await inst.api("GET", f"/api/v1/statuses/{keep['id']}", token)).get_json()
+    assert got["reblogs_count"] == 0 and got["reblogged"] is False
+    outbox = await (await inst.client.get("/users/alice/outbox?page=1", headers=AS2)).get_json()
+    assert outbox["totalItems"] == 1 and outbox["orderedItems"][0]["object"]["id"] == keep["uri"]
+    page = await inst.client.get("/tags/owls", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "keep" in await page.get_data(as_text=True)
+
+
+async def test_an_edit_addresses_newly_mentioned_people(app_ctx):
+    inst = app_ctx
+    _, token = await inst.user("alice")
+    felix = await inst.remote_actor(person("https://mastodon.test/users/felix", "felix"), ALICE_PUBLIC_PEM)
+    status = await (await inst.api("POST", "/api/v1/statuses", token, json={"status": "hello"})).get_json()
+    await inst.api("PUT", f"/api/v1/statuses/{status['id']}", token,
+                   json={"status": "hello @felix@mastodon.test"})
+    update = orjson.loads((await Delivery.get(inbox=felix.shared_inbox)).body)
+    assert update["type"] == "Update" and felix.uri in update["cc"]

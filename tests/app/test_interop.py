@@ -136,3 +136,13 @@ async def test_mastodon_accept_and_block(app_ctx):
     block["object"] = alice.uri
     assert (await inst.deliver(block, sender.key_id, ALICE_PRIVATE_PEM)).status_code == 202
     assert await Follow.filter(follower=alice, target=sender).count() == 0
+
+
+async def test_gotosocial_accept_of_a_like_does_not_accept_a_follow(app_ctx):
+    inst = app_ctx
+    alice, _ = await inst.user("alice")
+    accept = copy.deepcopy(fixture("gotosocial/accept_like.json"))
+    sender = await _sender(inst, accept["actor"], "admin")
+    await Follow.create(uri=f"{alice.uri}/follows/1", follower=alice, target=sender, accepted=False)
+    assert (await inst.deliver(accept, sender.key_id, ALICE_PRIVATE_PEM)).status_code == 202
+    assert not (await Follow.get(uri=f"{alice.uri}/follows/1")).accepted

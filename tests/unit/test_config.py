@@ -48,3 +48,10 @@ def test_cli_reports_bad_config_on_one_line(tmp_path):
     assert result.returncode != 0
     assert result.stderr.strip() == "fedi: FEDI_DOMAIN is required (e.g. 127.0.0.1:8000 or pics.example)"
     assert not (tmp_path / "data").exists()
+
+
+def test_ai_label_can_be_turned_off_explicitly():
+    from fedi.generation_meta import Generation
+    assert Generation.parse({"model": "sdxl"}).ai_generated is True
+    assert Generation.parse({"model": "sdxl"}, ai_label=False).ai_generated is False
+    assert Generation.parse({}, ai_label=True).ai_generated is True
