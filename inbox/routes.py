@@ -19,6 +19,7 @@ from fedi.models import Account, InboxItem
 from fedi.web.common import json_response, st
 from inbox.handlers import HANDLERS, Ctx, NeedsFetch
 from inbox.verify import Ignore, verify_request
+from schemas import SchemaError, known_inbound, validate
 
 log = logging.getLogger("fedi.inbox")
 bp = Blueprint("inbox", __name__)
@@ -27,8 +28,6 @@ SAME_ORIGIN = {"Create", "Update", "Delete"}
 # GoToSocial sends Delete without an id, and older servers Undo/Accept/Reject without one: such an
 # activity is known by its actor and the hash of its body, so a replay is still a no-op.
 ID_OPTIONAL = {"Delete", "Undo", "Accept", "Reject"}
-
-from schemas import SchemaError, known_inbound, validate
 
 
 def accepted() -> Response:

@@ -160,7 +160,7 @@ async def test_concurrent_likes_are_batched_and_counted_exactly(app_ctx):
     for uri in actors:
         await inst.remote_actor(person(uri, uri.rsplit("/", 1)[1]), ALICE_PUBLIC_PEM)
     likes = []
-    for n, uri in enumerate(actors):
+    for uri in actors:
         for post in posts:
             likes.append({"id": f"{uri}#likes/{post['id']}", "type": "Like", "actor": uri, "object": post["uri"]})
         # the same actor liking the same post again under another id counts once
