@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
@@ -84,8 +85,16 @@ async def create_token(account: Account, scopes: str = "read write follow push")
     return token
 
 
-async def account_for_token(token: str) -> Account:
+async def token_row(token: str) -> Token:
+    """A live token: known, not revoked, not expired."""
     row = await Token.get_or_none(digest=_digest(token)).select_related("account")
-    if row is None or row.account.suspended:
+    if row is None or row.revoked or (row.expires_at is not None and row.expires_at < datetime.now(UTC)):
         raise Unauthorized("The access token is invalid")
+    return row
+
+
+async def account_for_token(token: str) -> Account:
+    row = await token_row(token)
+    if row.account is None or row.account.suspended:
+        raise Unauthorized("This method requires an authenticated user")
     return row.account

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from tortoise.exceptions import BaseORMException
+
 from fedi import __version__
 from fedi.config import Config
 from fedi.errors import ConfigError, FediError
@@ -372,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:
         print(f"fedi: {exc}", file=sys.stderr)
+    except BaseORMException as exc:
+        print(f"fedi: database error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+              file=sys.stderr)
     return 1
 
 

@@ -6,6 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+DEFAULT_SCOPES = "read write follow push"
 
 
 class Account(Model):
@@ -32,8 +33,9 @@ class Account(Model):
     password_hash = fields.CharField(max_length=255, null=True)
     manually_approves_followers = fields.BooleanField(default=False)
     discoverable = fields.BooleanField(default=True)
-    ai_filter = fields.CharField(max_length=8, default="show")    # show | blur | hide AI posts from elsewhere
-    remix_default = fields.BooleanField(default=True)
+    # show | blur | hide AI-labelled posts from other servers
+    ai_filter = fields.CharField(max_length=8, default="show", db_default="show")
+    remix_default = fields.BooleanField(default=True, db_default=True)
     bot = fields.BooleanField(default=False)
     suspended = fields.BooleanField(default=False)
     gone = fields.BooleanField(default=False)
@@ -79,7 +81,7 @@ class Post(Model):
     )
     reblog_of_id: int | None
     # generation metadata (how the image was made); prompt_private keeps the prompt off the wire
-    ai_generated = fields.BooleanField(default=False)
+    ai_generated = fields.BooleanField(default=False, db_default=False)
     prompt = fields.TextField(null=True)
     negative_prompt = fields.TextField(null=True)
     model_name = fields.CharField(max_length=255, null=True)
@@ -88,14 +90,14 @@ class Post(Model):
     steps = fields.IntField(null=True)
     sampler = fields.CharField(max_length=255, null=True)
     guidance_scale = fields.FloatField(null=True)
-    parameters = fields.JSONField(default=list)        # [{"name": ..., "value": ...}]
-    prompt_private = fields.BooleanField(default=False)
+    parameters = fields.JSONField(default=list, db_default="[]")    # [{"name": ..., "value": ...}]
+    prompt_private = fields.BooleanField(default=False, db_default=False)
     remix_of_uri = fields.CharField(max_length=2048, null=True, db_index=True)
     remix_of: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="remixes", null=True, on_delete=fields.SET_NULL
     )
     remix_of_id: int | None
-    remix_allowed = fields.BooleanField(default=True)
+    remix_allowed = fields.BooleanField(default=True, db_default=True)
     tags = fields.JSONField(default=list)
     mentions = fields.JSONField(default=list)
     to = fields.JSONField(default=list)
@@ -204,14 +206,61 @@ class Notification(Model):
         table = "notifications"
 
 
+class App(Model):
+    """A client application registered through POST /api/v1/apps (OAuth 2 client)."""
+
+    id = fields.BigIntField(primary_key=True)
+    client_id = fields.CharField(max_length=64, unique=True)
+    client_secret_digest = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=255)
+    website = fields.CharField(max_length=2048, null=True)
+    redirect_uris = fields.TextField(default="urn:ietf:wg:oauth:2.0:oob")   # one per line
+    scopes = fields.CharField(max_length=1024, default="read")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "apps"
+
+
+class AuthCode(Model):
+    """A one-time OAuth 2 authorization code (hashed), with its PKCE challenge."""
+
+    id = fields.BigIntField(primary_key=True)
+    digest = fields.CharField(max_length=64, unique=True)
+    app: fields.ForeignKeyRelation[App] = fields.ForeignKeyField(
+        "models.App", related_name="codes", on_delete=fields.CASCADE
+    )
+    app_id: int
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="auth_codes", on_delete=fields.CASCADE
+    )
+    account_id: int
+    redirect_uri = fields.CharField(max_length=2048)
+    scopes = fields.CharField(max_length=1024)
+    code_challenge = fields.CharField(max_length=128, null=True)
+    code_challenge_method = fields.CharField(max_length=16, null=True)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "auth_codes"
+
+
 class Token(Model):
     id = fields.BigIntField(primary_key=True)
     digest = fields.CharField(max_length=64, unique=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
-        "models.Account", related_name="tokens", on_delete=fields.CASCADE
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="tokens", null=True, on_delete=fields.CASCADE
     )
-    account_id: int
-    scopes = fields.CharField(max_length=255, default="read write follow push")
+    account_id: int | None          # None for an app's client_credentials token
+    app: fields.ForeignKeyNullableRelation[App] = fields.ForeignKeyField(
+        "models.App", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    app_id: int | None
+    refresh_digest = fields.CharField(max_length=64, null=True, unique=True)
+    scopes = fields.CharField(max_length=1024, default=DEFAULT_SCOPES, db_default=DEFAULT_SCOPES)
+    expires_at = fields.DatetimeField(null=True)
+    revoked = fields.BooleanField(default=False, db_default=False)
+    last_used_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -290,6 +339,17 @@ class InboxItem(Model):
 
     class Meta:
         table = "inbox_items"
+
+
+class DomainBlock(Model):
+    """A remote server the operator refuses: its activities are rejected, nothing is delivered to it."""
+
+    domain = fields.CharField(max_length=255, primary_key=True)
+    reason = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "domain_blocks"
 
 
 class Tombstone(Model):
