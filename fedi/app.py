@@ -43,6 +43,10 @@ def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = N
     for bp in (wellknown_bp, ap_bp, inbox_bp, pages_bp, internal_bp):
         app.register_blueprint(bp)
     register_api(app)
+    from fedi.api.ratelimit import install as install_rate_limits
+    from fedi.api.streaming import bp as streaming_bp
+    app.register_blueprint(streaming_bp)
+    state.limiter = install_rate_limits(app)
     tasks: list[asyncio.Task[None]] = []
 
     @app.before_serving
@@ -67,6 +71,8 @@ def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = N
         for worker in (state.deliverer, state.inbox_worker):
             if worker is not None:
                 await worker.stop()
+        if state.stream_hub is not None:
+            await state.stream_hub.stop()
         if tasks:
             await asyncio.wait(tasks, timeout=15)
         await client.close()

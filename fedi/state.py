@@ -41,6 +41,8 @@ class State:
 
     local_cache: dict[str, tuple[float, Account | None]] = field(default_factory=dict)
     like_batcher: Any = None
+    stream_hub: Any = None
+    limiter: Any = None
 
     async def local_account(self, username: str) -> Account | None:
         """A local account by username, from a short-lived cache (discovery and inbox hot paths).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from fedi import __version__
+from fedi.config import Config
 from fedi.models import Account, Post
 from fedi.web.common import json_response, st
 
@@ -13,6 +14,10 @@ LIMITS = {"max_characters": 5000, "max_media_attachments": 10, "characters_reser
 MEDIA = {"supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"],
          "image_size_limit": 16 * 1024 * 1024, "image_matrix_limit": 33_177_600,
          "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0}
+
+
+def _ws(cfg: Config) -> str:
+    return f"{'wss' if cfg.scheme == 'https' else 'ws'}://{cfg.domain}"
 
 
 @bp.get("/api/v1/instance")
@@ -24,7 +29,7 @@ async def instance_v1() -> Response:
     return json_response({
         "uri": s.cfg.domain, "title": s.cfg.instance_title, "short_description": "AI images, federated",
         "description": "A fedi instance: AI-generated images, federated.", "email": "",
-        "version": f"4.3.0 (compatible; fedi {__version__})", "urls": {"streaming_api": f"ws://{s.cfg.domain}"},
+        "version": f"4.3.0 (compatible; fedi {__version__})", "urls": {"streaming_api": _ws(s.cfg)},
         "stats": {"user_count": users, "status_count": statuses, "domain_count": domains},
         "thumbnail": None, "languages": ["en"], "registrations": s.cfg.registrations_open,
         "approval_required": False, "invites_enabled": False,
@@ -43,7 +48,7 @@ async def instance_v2() -> Response:
         "A fedi instance: AI-generated images, federated.",
         "usage": {"users": {"active_month": await Account.filter(domain=None, actor_type="Person").count()}},
         "thumbnail": {"url": f"{s.urls.base}/headers/default.png"}, "languages": ["en"],
-        "configuration": {"urls": {"streaming": f"ws://{s.cfg.domain}"}, "statuses": LIMITS,
+        "configuration": {"urls": {"streaming": _ws(s.cfg)}, "statuses": LIMITS,
                           "media_attachments": MEDIA, "accounts": {"max_featured_tags": 0},
                           "translation": {"enabled": False}},
         "registrations": {"enabled": s.cfg.registrations_open, "approval_required": False, "message": None},

@@ -223,3 +223,21 @@ async def test_an_edit_addresses_newly_mentioned_people(app_ctx):
                    json={"status": "hello @felix@mastodon.test"})
     update = orjson.loads((await Delivery.get(inbox=felix.shared_inbox)).body)
     assert update["type"] == "Update" and felix.uri in update["cc"]
+
+
+async def test_rate_limits_answer_429_with_headers(app_ctx):
+    from fedi.api.ratelimit import Limit
+    inst = app_ctx
+    _, token = await inst.user("alice")
+    inst.state.limiter.api = Limit(5, 300.0)   # Mastodon's 300 per 5 minutes, scaled down
+    seen = []
+    for _ in range(6):
+        resp = await inst.api("GET", "/api/v1/accounts/verify_credentials", token)
+        seen.append((resp.status_code, resp.headers.get("X-RateLimit-Remaining")))
+    assert seen[:5] == [(200, str(n)) for n in (4, 3, 2, 1, 0)]
+    assert seen[5][0] == 429
+    resp = await inst.api("GET", "/api/v1/accounts/verify_credentials", token)
+    assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 0
+    assert (await resp.get_json())["error"] == "Too many requests"
+    # ActivityPub and discovery are not API calls
+    assert (await inst.client.get("/.well-known/nodeinfo")).status_code == 200
