@@ -9,6 +9,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
 import orjson
 from tortoise.functions import Max
 

@@ -7,8 +7,8 @@ import asyncio
 import orjson
 
 
-async def _next(ws, event: str, timeout: float = 5.0) -> dict:
-    async with asyncio.timeout(timeout):
+async def _next(ws, event: str) -> dict:
+    async with asyncio.timeout(5):
         while True:
             message = orjson.loads(await ws.receive())
             if message["event"] == event:
