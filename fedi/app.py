@@ -43,9 +43,11 @@ def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = N
     for bp in (wellknown_bp, ap_bp, inbox_bp, pages_bp, internal_bp):
         app.register_blueprint(bp)
     register_api(app)
+    from fedi.api.extras import bp as extras_bp
     from fedi.api.ratelimit import install as install_rate_limits
     from fedi.api.streaming import bp as streaming_bp
     app.register_blueprint(streaming_bp)
+    app.register_blueprint(extras_bp)
     state.limiter = install_rate_limits(app)
     tasks: list[asyncio.Task[None]] = []
 

@@ -341,6 +341,77 @@ class InboxItem(Model):
         table = "inbox_items"
 
 
+class Bookmark(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="bookmarks", on_delete=fields.CASCADE
+    )
+    account_id: int
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="bookmarked_by", on_delete=fields.CASCADE
+    )
+    post_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "bookmarks"
+        unique_together = (("account", "post"),)
+
+
+class Block(Model):
+    """One account blocking (kind "block") or muting (kind "mute") another."""
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=8, default="block")
+    uri = fields.CharField(max_length=2048, null=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="blocks_made", on_delete=fields.CASCADE
+    )
+    account_id: int
+    target: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="blocks_received", on_delete=fields.CASCADE
+    )
+    target_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "blocks"
+        unique_together = (("kind", "account", "target"),)
+
+
+class Marker(Model):
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="markers", on_delete=fields.CASCADE
+    )
+    account_id: int
+    timeline = fields.CharField(max_length=16)
+    last_read_id = fields.CharField(max_length=32)
+    version = fields.IntField(default=0, db_default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "markers"
+        unique_together = (("account", "timeline"),)
+
+
+class StatusEdit(Model):
+    """An earlier version of a post, kept when it is edited (for the edit history)."""
+
+    id = fields.BigIntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="edits", on_delete=fields.CASCADE
+    )
+    post_id: int
+    content = fields.TextField()
+    spoiler_text = fields.TextField(default="")
+    sensitive = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "status_edits"
+
+
 class DomainBlock(Model):
     """A remote server the operator refuses: its activities are rejected, nothing is delivered to it."""
 

@@ -16,7 +16,7 @@ from fedi.db import atomic
 from fedi.errors import BadRequest, FediError, NotFound, Unprocessable
 from fedi.generation_meta import Generation
 from fedi.ids import new_id
-from fedi.models import VISIBILITIES, Account, Activity, Delivery, Follow, Media, Notification, Post
+from fedi.models import VISIBILITIES, Account, Activity, Delivery, Follow, Media, Notification, Post, StatusEdit
 from fedi.provenance import AI_SOURCE_TYPES
 from fedi.state import State
 from fedi.text import hashtags, mention_handles, render
@@ -198,6 +198,8 @@ async def edit_post(state: State, author: Account, post: Post, *, caption: str, 
     newly = [a.uri for a in mentioned.values() if a.uri not in post.to and a.uri not in post.cc]
 
     async def work() -> Post:
+        await StatusEdit.create(post=post, content=post.content, spoiler_text=post.spoiler_text,
+                                sensitive=post.sensitive, created_at=post.edited_at or post.published)
         if post.visibility == "direct":
             post.to = [*post.to, *newly]
         else:

@@ -11,7 +11,7 @@ from fedi.api.paging import page, paged_response
 from fedi.api.serializers import accounts_json, one_account, statuses_json
 from fedi.db import atomic
 from fedi.errors import BadRequest, NotFound
-from fedi.models import Account, Follow, Post
+from fedi.models import Account, Block, Follow, Post
 from fedi.text import render
 from fedi.uploads import store_upload
 from fedi.web.common import as_bool, json_response, params, st
@@ -54,9 +54,12 @@ async def lookup() -> Response:
 async def relationship(me: Account, other: Account) -> dict[str, Any]:
     out = await Follow.get_or_none(follower=me, target=other)
     back = await Follow.get_or_none(follower=other, target=me)
+    kinds = set(await Block.filter(account=me, target=other).values_list("kind", flat=True))
+    blocked_by = await Block.exists(kind="block", account=other, target=me)
     return {"id": str(other.id), "following": bool(out and out.accepted), "showing_reblogs": True,
             "notifying": False, "languages": None, "followed_by": bool(back and back.accepted),
-            "blocking": False, "blocked_by": False, "muting": False, "muting_notifications": False,
+            "blocking": "block" in kinds, "blocked_by": blocked_by, "muting": "mute" in kinds,
+            "muting_notifications": "mute" in kinds,
             "requested": bool(out and not out.accepted), "requested_by": bool(back and not back.accepted),
             "domain_blocking": False, "endorsed": False, "note": ""}
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from fedi.models import Account, Follow, Like, Media, Notification, Post
+from fedi.models import Account, Bookmark, Follow, Like, Media, Notification, Post
 from fedi.state import State
 
 Doc = dict[str, Any]
@@ -99,7 +99,9 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None)
         media[m.post_id].append(media_json(state, m))
     liked: set[int] = set()
     boosted: set[int] = set()
+    marked: set[int] = set()
     if viewer is not None:
+        marked = set(await Bookmark.filter(account=viewer, post_id__in=ids).values_list("post_id", flat=True))
         liked = set(await Like.filter(account=viewer, post_id__in=ids).values_list("post_id", flat=True))
         boosted = set(await Post.filter(account=viewer, reblog_of_id__in=ids, deleted_at=None).values_list(
             "reblog_of_id", flat=True))
@@ -117,7 +119,7 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None)
             "language": p.language, "uri": p.uri, "url": p.url or p.uri,
             "replies_count": p.replies_count, "reblogs_count": p.reblogs_count,
             "favourites_count": p.favourites_count,
-            "favourited": p.id in liked, "reblogged": p.id in boosted, "muted": False, "bookmarked": False,
+            "favourited": p.id in liked, "reblogged": p.id in boosted, "muted": False, "bookmarked": p.id in marked,
             "pinned": False, "content": p.content if reblog is None else "", "filtered": [],
             "reblog": reblog, "application": None, "account": acc_json[p.account_id],
             "media_attachments": media.get(p.id, []),
@@ -130,6 +132,9 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None)
         if viewer is not None and viewer.ai_filter == "blur" and p.ai_generated and not p.local:
             doc["sensitive"] = True
             doc["spoiler_text"] = doc["spoiler_text"] or "AI-generated image"
+            from fedi.api.extras import ai_filter_json
+            doc["filtered"] = [{"filter": ai_filter_json(viewer), "keyword_matches": None,
+                                "status_matches": [str(p.id)]}]
         return doc
 
     return [one(p) for p in posts]

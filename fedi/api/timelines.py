@@ -5,22 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from fedi.api.auth import optional_account, require_account
 from fedi.api.paging import page, paged_response
 from fedi.api.serializers import statuses_json
-from fedi.models import Account, Follow, Post
+from fedi.models import Account, Block, Follow, Post
 from fedi.web.common import as_bool, params, st
 
 bp = Blueprint("api_timelines", __name__)
 
 
 def ai_filter(query: Any, viewer: Account | None) -> Any:
-    """Readers may hide AI-labelled posts from other servers (their own server's are always shown)."""
-    if viewer is not None and viewer.ai_filter == "hide":
-        return query.exclude(Q(ai_generated=True) & Q(local=False))
-    return query
+    """Readers may hide AI-labelled posts from other servers (their own server's are always shown);
+    accounts they block or mute are left out too."""
+    if viewer is None:
+        return query
+    if viewer.ai_filter == "hide":
+        query = query.exclude(Q(ai_generated=True) & Q(local=False))
+    return query.exclude(account_id__in=Subquery(Block.filter(account_id=viewer.id).values("target_id")))
 
 
 @bp.get("/api/v1/timelines/home")

@@ -106,6 +106,9 @@ async def test_remote_ai_post_round_trips_and_the_filter_applies(app_ctx):
     await inst.api("PATCH", "/api/v1/accounts/update_credentials", token, form={"fedi_ai_filter": "blur"})
     [blurred] = await (await inst.api("GET", "/api/v1/timelines/home", token)).get_json()
     assert blurred["sensitive"] is True and blurred["spoiler_text"] == "AI-generated image"
+    # apps that know nothing of fedi apply it as a Mastodon filter ("warn")
+    assert blurred["filtered"][0]["filter"]["filter_action"] == "warn"
+    assert blurred["filtered"][0]["status_matches"] == [blurred["id"]]
     await inst.api("PATCH", "/api/v1/accounts/update_credentials", token, form={"fedi_ai_filter": "hide"})
     assert await (await inst.api("GET", "/api/v1/timelines/home", token)).get_json() == []
     bad = await inst.api("PATCH", "/api/v1/accounts/update_credentials", token, form={"fedi_ai_filter": "maybe"})
