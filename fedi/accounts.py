@@ -8,10 +8,12 @@ import re
 import secrets
 from datetime import UTC, datetime
 
+from argon2 import PasswordHasher
+from argon2 import exceptions as argon2_exceptions
 from tortoise.exceptions import IntegrityError
 
 from fedi.errors import BadRequest, NotFound, Unauthorized
-from fedi.models import Account, Token
+from fedi.models import DEFAULT_SCOPES, Account, App, Token
 from fedi.signatures import generate_keypair
 from fedi.urls import Urls
 
@@ -19,18 +21,59 @@ USERNAME_RE = re.compile(r"^[a-z0-9_]{1,30}$")
 INSTANCE_ACTOR = "instance.actor"
 
 
+_hasher = PasswordHasher()     # argon2id with the library's (RFC 9106 low-memory) parameters
+_DUMMY_HASH: str | None = None
+
+
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    """An argon2id hash (with its parameters and salt) in the PHC string format."""
+    return _hasher.hash(password)
+
+
+def _check_scrypt(password: str, stored: str) -> bool:
+    """The hashes written before argon2: scrypt$SALT$DIGEST (hex)."""
+    try:
+        _, salt, digest = stored.split("$", 2)
+        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
+    except ValueError:
+        return False
+    return hmac.compare_digest(got.hex(), digest)
 
 
 def check_password(password: str, stored: str | None) -> bool:
-    if not stored or not stored.startswith("scrypt$"):
+    """Whether the password matches the stored hash (argon2, or the older scrypt form).
+
+    CPU- and memory-hard on purpose: call it off the event loop (asyncio.to_thread)."""
+    if not stored:
         return False
-    _, salt, digest = stored.split("$", 2)
-    got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
-    return hmac.compare_digest(got.hex(), digest)
+    if stored.startswith("$argon2"):
+        try:
+            return _hasher.verify(stored, password)
+        except (argon2_exceptions.VerificationError, argon2_exceptions.InvalidHashError):
+            return False
+    if stored.startswith("scrypt$"):
+        return _check_scrypt(password, stored)
+    return False
+
+
+def password_needs_rehash(stored: str | None) -> bool:
+    """True for hashes to replace after a successful login: scrypt ones, or argon2 with old parameters."""
+    if not stored:
+        return False
+    if not stored.startswith("$argon2"):
+        return True
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except argon2_exceptions.InvalidHashError:
+        return True
+
+
+def burn_password_check(password: str) -> None:
+    """As long as a real check, for unknown users, so timing does not tell which usernames exist."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+    check_password(password, _DUMMY_HASH)
 
 
 async def create_user(urls: Urls, username: str, display_name: str = "", password: str | None = None) -> Account:
@@ -75,19 +118,39 @@ async def instance_actor(urls: Urls) -> Account:
     return account
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def token_digest(secret: str) -> str:
+    """How tokens, refresh tokens, codes and client secrets are stored: the sha256 hex digest."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def create_token(account: Account, scopes: str = "read write follow push") -> str:
-    token = secrets.token_urlsafe(32)
-    await Token.create(digest=_digest(token), account=account, scopes=scopes)
+_digest = token_digest
+
+
+def new_secret() -> str:
+    """A random credential: 256 bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+async def create_token(account: Account | None, scopes: str = DEFAULT_SCOPES, *, app: App | None = None) -> str:
+    """A bearer token (stored hashed); account None makes an app-only token."""
+    token = new_secret()
+    await Token.create(digest=token_digest(token), account=account, app=app, scopes=scopes)
     return token
+
+
+async def issue_token(account: Account | None, app: App | None, scopes: str,
+                      *, refresh: bool = True) -> tuple[str, str | None, Token]:
+    """An access token and, when asked, a refresh token (both stored hashed), and their row."""
+    token = new_secret()
+    refresh_token = new_secret() if refresh else None
+    row = await Token.create(digest=token_digest(token), account=account, app=app, scopes=scopes,
+                             refresh_digest=token_digest(refresh_token) if refresh_token else None)
+    return token, refresh_token, row
 
 
 async def token_row(token: str) -> Token:
     """A live token: known, not revoked, not expired."""
-    row = await Token.get_or_none(digest=_digest(token)).select_related("account")
+    row = await Token.get_or_none(digest=token_digest(token)).select_related("account")
     if row is None or row.revoked or (row.expires_at is not None and row.expires_at < datetime.now(UTC)):
         raise Unauthorized("The access token is invalid")
     return row

@@ -10,3 +10,6 @@ def register(app: Quart) -> None:
 
     for module in (accounts, instance, media, notifications, search, statuses, timelines):
         app.register_blueprint(module.bp)
+
+    from fedi.api import oauth
+    app.register_blueprint(oauth.bp)

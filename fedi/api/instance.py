@@ -52,5 +52,6 @@ async def instance_v2() -> Response:
                           "media_attachments": MEDIA, "accounts": {"max_featured_tags": 0},
                           "translation": {"enabled": False}},
         "registrations": {"enabled": s.cfg.registrations_open, "approval_required": False, "message": None},
+        "api_versions": {"mastodon": 2},
         "contact": {"email": "", "account": None}, "rules": [],
     })
