@@ -26,7 +26,8 @@ async def upload() -> Response:
     form = await request.form
     training = as_bool(form["ai_training"], "ai_training") if form.get("ai_training") not in (None, "") else None
     media = await store_upload(st(), me, file.read(), str(form.get("description") or ""),
-                               form.get("focus"), license=form.get("license"), ai_training=training)
+                               form.get("focus"), license=form.get("license"), ai_training=training,
+                               claimed=(file.filename, file.content_type))
     return json_response(media_json(st(), media))
 
 

@@ -241,3 +241,26 @@ async def test_rate_limits_answer_429_with_headers(app_ctx):
     assert (await resp.get_json())["error"] == "Too many requests"
     # ActivityPub and discovery are not API calls
     assert (await inst.client.get("/.well-known/nodeinfo")).status_code == 200
+
+
+async def test_files_that_are_not_what_they_claim_are_refused(app_ctx):
+    from io import BytesIO
+
+    from PIL import Image
+    from quart.datastructures import FileStorage
+    inst = app_ctx
+    _, token = await inst.user("alice")
+    buf = BytesIO()
+    Image.new("RGB", (20, 20), "red").save(buf, "JPEG")
+    jpeg = buf.getvalue()
+
+    async def upload(data: bytes, name: str, ctype: str):
+        files = {"file": FileStorage(BytesIO(data), filename=name, content_type=ctype)}
+        return await inst.client.post("/api/v2/media", headers={"Authorization": f"Bearer {token}"}, files=files)
+
+    bad = await upload(jpeg, "photo.png", "image/png")
+    assert bad.status_code == 422 and (await bad.get_json())["error"] == "the file is JPEG, not PNG as its name ends in .png"
+    bad = await upload(jpeg, "photo.jpg", "image/webp")
+    assert bad.status_code == 422
+    assert (await upload(jpeg, "photo.jpg", "image/jpeg")).status_code == 200
+    assert (await upload(jpeg, "blob", "application/octet-stream")).status_code == 200
