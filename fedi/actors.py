@@ -10,7 +10,9 @@ from urllib.parse import quote, urlsplit
 from tortoise.exceptions import IntegrityError
 
 from fedi.activitystreams import first_url, get_id
+from fedi.admin import is_blocked
 from fedi.errors import BadRequest, NotFound, RemoteError
+from fedi.http import Blocked
 from fedi.models import Account
 from fedi.state import KeyInfo, State
 from fedi.text import sanitize
@@ -85,6 +87,8 @@ def remember_key(state: State, account: Account) -> None:
 
 
 async def fetch_actor(state: State, uri: str) -> Account:
+    if await is_blocked(state, host_of(uri)):
+        raise Blocked(f"{host_of(uri)} is blocked")
     doc = await state.http.get_json(uri, signer=state.signer)
     if doc.get("type") not in ACTOR_TYPES or not doc.get("inbox"):
         # a key document (or GoToSocial's key stub): fetch the owner it names
@@ -135,6 +139,8 @@ async def resolve_handle(state: State, handle: str) -> Account:
     if not sep or not user or not host:
         raise BadRequest(f"not a handle: {handle!r}")
     host = host.lower()
+    if await is_blocked(state, host):
+        raise NotFound(f"could not find {handle}: {host} is blocked")
     if host == state.cfg.domain:
         local = await Account.get_or_none(username=user, domain=None)
         if local is None:

@@ -1,4 +1,4 @@
-"""The `fedi` command: serve, user create, token create, post, deliveries, demo."""
+"""The `fedi` command: serve, user, token create, post, generate, deliveries, domain, doctor, demo."""
 
 from __future__ import annotations
 
@@ -79,7 +79,17 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--display-name", default="")
     create.add_argument("--password")
-    user.add_parser("list", help="list local accounts")
+    user_list = user.add_parser("list", help="list local accounts, their state and counts")
+    user_list.add_argument("--json", action="store_true")
+    for action, text in (("suspend", "suspend NAME: its tokens, actor and WebFinger stop working, nothing is sent"),
+                         ("unsuspend", "lift a suspension")):
+        user.add_parser(action, help=text).add_argument("name")
+    delete = user.add_parser("delete", help="delete NAME for good: posts, media, follows; tells other servers")
+    delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
+    reset = user.add_parser("reset-password", help="set a new password (prints a generated one unless given)")
+    reset.add_argument("name")
+    reset.add_argument("--password")
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     token_create = token.add_parser("create", help="print a new bearer token for NAME")
     token_create.add_argument("name")
@@ -108,7 +118,18 @@ def _parser() -> argparse.ArgumentParser:
     deliveries = sub.add_parser("deliveries", help="where a post (or everything pending) was delivered")
     deliveries.add_argument("post", nargs="?", help="a post id or its ActivityPub id; omit for the queue")
     deliveries.add_argument("--json", action="store_true")
-    deliveries.add_argument("--retry-now", action="store_true", help="make every pending delivery due now")
+    deliveries.add_argument("--state", choices=["pending", "done", "dead"], help="only deliveries in this state")
+    what = deliveries.add_mutually_exclusive_group()
+    what.add_argument("--retry-now", action="store_true", help="make every pending delivery due now")
+    what.add_argument("--retry-dead", action="store_true", help="requeue dead deliveries (of POST, if given)")
+    what.add_argument("--summary", action="store_true", help="per server: pending, done, dead, last error")
+    domain = sub.add_parser("domain", help="block other servers").add_subparsers(dest="action", required=True)
+    block = domain.add_parser("block", help="refuse DOMAIN's activities, send it nothing, drop follows with it")
+    block.add_argument("domain", help="host or host:port; covers its subdomains")
+    block.add_argument("--reason", default="")
+    domain.add_parser("unblock", help="lift a block").add_argument("domain")
+    domain.add_parser("list", help="blocked domains").add_argument("--json", action="store_true")
+    sub.add_parser("doctor", help="check the configuration, database, folders, disk, DNS and queues")
     demo = sub.add_parser("demo", help="a local instance on 127.0.0.1:8000 with a demo account")
     demo.add_argument("--port", type=int, default=8000)
     return p
@@ -138,9 +159,111 @@ async def cmd_user_create(cfg: Config, args: argparse.Namespace) -> None:
 
 
 async def cmd_user_list(cfg: Config, args: argparse.Namespace) -> None:
-    from fedi.models import Account
-    for a in await Account.filter(domain=None, actor_type="Person").order_by("id"):
-        print(f"{a.username}\t{a.display_name}\t{'suspended' if a.suspended else 'active'}")
+    from fedi.admin import user_rows
+    rows = await user_rows()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    for r in rows:  # the first three columns as before; counts after them
+        print(f"{r['username']}\t{r['display_name']}\t{r['state']}\tposts={r['posts']}\t"
+              f"followers={r['followers']}\tfollowing={r['following']}")
+
+
+async def cmd_user_suspend(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.admin import set_suspended
+    account, changed = await set_suspended(args.name, True)
+    print(f"suspended {account.username}" if changed else f"{account.username} was already suspended")
+
+
+async def cmd_user_unsuspend(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.admin import set_suspended
+    account, changed = await set_suspended(args.name, False)
+    print(f"unsuspended {account.username}" if changed else f"{account.username} was not suspended")
+
+
+async def cmd_user_reset_password(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.admin import reset_password
+    account, password = await reset_password(args.name, args.password)
+    if args.password is None:
+        print(f"new password for {account.username}:")
+        print(password)
+    else:
+        print(f"password of {account.username} changed")
+
+
+async def cmd_user_delete(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.admin import delete_user, local_person
+    account = await local_person(args.name, gone_ok=True)
+    if not args.yes:
+        raise CliError(f"this deletes {account.username}'s posts, media and follows for good: add --yes to confirm")
+    state = _state(cfg)
+    with _progress(f"deleting {account.username}'s posts") as progress:
+        result = await delete_user(state, account.username, progress)
+    _wake_server(cfg)
+    told = "" if result.resumed else f"; Delete queued for {result.delete_queued} inbox(es)"
+    again = " (finished an earlier deletion)" if result.resumed else ""
+    print(f"deleted {result.username}{again}: {result.posts} posts, {result.media} media ({result.files} files), "
+          f"{result.follows} follows, {result.likes} likes{told}")
+
+
+class _PlainProgress:
+    """Progress as plain lines on stderr (no rich, or not a terminal): at most one a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.last, self.shown = label, 0.0, False
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+        now = time.monotonic()
+        if total and (now - self.last >= 1.0 or (done >= total and self.shown)):
+            self.last, self.shown = now, True
+            print(f"{self.label}: {done}/{total}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Any:
+    """A progress callback (done, total): a rich bar on a terminal when rich is installed, else lines."""
+    try:
+        if not sys.stderr.isatty():
+            raise ImportError("not a terminal")
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    except ImportError:
+        yield _PlainProgress(label)
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or 1)
+
+        yield update
+
+
+async def cmd_domain_block(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.admin import block_domain
+    result = await block_domain(args.domain, args.reason, own_domain=cfg.domain)
+    what = "blocked" if result.created else "already blocked"
+    print(f"{what} {result.domain}: removed {result.follows_removed} follows, "
+          f"{result.deliveries_dead} pending deliveries marked dead")
+
+
+async def cmd_domain_unblock(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.admin import unblock_domain
+    print(f"unblocked {await unblock_domain(args.domain)}")
+
+
+async def cmd_domain_list(cfg: Config, args: argparse.Namespace) -> None:
+    from fedi.admin import list_blocks
+    rows = await list_blocks()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        print("no blocked domains")
+    for r in rows:
+        print(f"{r['domain']}\t{r['created_at']}\t{r['reason']}")
 
 
 async def cmd_token_create(cfg: Config, args: argparse.Namespace) -> None:
@@ -210,12 +333,21 @@ async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
         _wake_server(cfg)
         print(f"{count} pending deliveries are due now")
         return
+    if args.summary:
+        await _deliveries_summary(args)
+        return
+    post = await _find_post(args.post, deleted=True) if args.post else None
+    if args.retry_dead:
+        from fedi.admin import retry_dead
+        count = await retry_dead(post.id if post is not None else None)
+        _wake_server(cfg)
+        print(f"{count} dead deliveries requeued")
+        return
     query = Delivery.all()
-    if args.post:
-        post = await _find_post(args.post, deleted=True)
+    if post is not None:
         query = query.filter(post_id_ref=post.id)
-    else:
-        query = query.filter(state="pending")
+    if args.state or post is None:
+        query = query.filter(state=args.state or "pending")
     rows = await query.order_by("id").limit(1000)
     out = [{"inbox": d.inbox, "activity": d.activity_uri, "state": d.state, "attempts": d.attempts,
             "last_status": d.last_status, "last_error": d.last_error,
@@ -230,6 +362,46 @@ async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
         extra = f" next try {d['next_try']}" if d["next_try"] else ""
         err = f" ({d['last_error']})" if d["last_error"] and d["state"] != "done" else ""
         print(f"{d['state']:8} {status!s:>4} tries={d['attempts']} {d['inbox']}{err}{extra}")
+
+
+async def _deliveries_summary(args: argparse.Namespace) -> None:
+    from fedi.admin import delivery_summary
+    rows = await delivery_summary()
+    if args.state:
+        rows = [r for r in rows if r[args.state]]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        print("no deliveries")
+        return
+    width = max(len("host"), *(len(r["host"]) for r in rows))
+    print(f"{'host':{width}}  {'pending':>7}  {'done':>6}  {'dead':>6}  last error")
+    for r in rows:
+        marks = "".join(f"[{m}] " for m in ("blocked", "unavailable") if r[m])
+        err = (r["last_error"] or "-").splitlines()[0][:100] if r["last_error"] else "-"
+        print(f"{r['host']:{width}}  {r['pending']:>7}  {r['done']:>6}  {r['dead']:>6}  {marks}{err}")
+
+
+def cmd_doctor() -> int:
+    """Print one line per check; exit 1 when any FAILs. Runs on a broken set-up too: it never migrates."""
+    from fedi.admin import Report, doctor
+    try:
+        cfg = Config.from_env()
+    except ConfigError as exc:
+        report = Report()
+        report.add("FAIL", "config", str(exc))
+    else:
+        report = asyncio.run(doctor(cfg))
+    for check in report.checks:
+        print(f"{check.status:4} {check.name}: {check.detail}")
+    for hint in report.hints:
+        print(f"hint {hint}")
+    if report.failed:
+        names = ", ".join(dict.fromkeys(c.name for c in report.failed))
+        print(f"fedi: doctor: {len(report.failed)} check(s) failed: {names}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _serve_file(cfg: Config) -> Path:
@@ -343,6 +515,13 @@ async def _demo_post(cfg: Config, account: Any) -> None:
 COMMANDS: dict[tuple[str, str | None], Callable[[Config, argparse.Namespace], Awaitable[None]]] = {
     ("user", "create"): cmd_user_create,
     ("user", "list"): cmd_user_list,
+    ("user", "suspend"): cmd_user_suspend,
+    ("user", "unsuspend"): cmd_user_unsuspend,
+    ("user", "delete"): cmd_user_delete,
+    ("user", "reset-password"): cmd_user_reset_password,
+    ("domain", "block"): cmd_domain_block,
+    ("domain", "unblock"): cmd_domain_unblock,
+    ("domain", "list"): cmd_domain_list,
     ("token", "create"): cmd_token_create,
     ("post", None): cmd_post,
     ("generate", None): cmd_generate,
@@ -359,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             demo(args.port)
             return 0
+        if args.command == "doctor":
+            return cmd_doctor()
         cfg = Config.from_env()
         if args.command == "serve":
             serve(cfg, args.host, args.port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from datetime import UTC, datetime
@@ -11,8 +12,10 @@ import orjson
 from quart import Blueprint, Response, request
 from tortoise.exceptions import IntegrityError
 
+from fedi import signatures
 from fedi.activitystreams import get_id
 from fedi.actors import host_of
+from fedi.admin import is_blocked
 from fedi.db import atomic
 from fedi.errors import BadRequest, Forbidden, NotFound, TooLarge
 from fedi.models import Account, InboxItem
@@ -102,10 +105,22 @@ def _target() -> str:
     return f"{path}?{query}" if query else path
 
 
+async def _refuse_blocked(s: Any, doc: dict[str, Any]) -> None:
+    """403 for a blocked server, by the actor's host and the signing key's host, before any key fetch."""
+    hosts = [host_of(get_id(doc.get("actor")) or "")]
+    raw = request.headers.get("signature") or request.headers.get("authorization") or ""
+    if raw:
+        with contextlib.suppress(signatures.SignatureError):
+            hosts.append(host_of(signatures.parse_signature(raw).key_id))
+    if await is_blocked(s, *hosts):
+        raise Forbidden("this server does not accept activities from your server")
+
+
 async def receive() -> Response:
     s = st()
     body = await _body()
     doc = _parse(body)
+    await _refuse_blocked(s, doc)
     try:
         key = await verify_request(s, request.method, _target(), request.headers, body, doc)
     except Ignore:

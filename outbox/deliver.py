@@ -10,6 +10,7 @@ import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+from fedi.admin import DOMAIN_BLOCKED, SENDER_SUSPENDED, blocked_by, blocked_domains
 from fedi.errors import RemoteError
 from fedi.http import Blocked
 from fedi.models import Account, Delivery, Host
@@ -90,6 +91,9 @@ class Deliverer:
         now = datetime.now(UTC)
         due = await Delivery.filter(state="pending", next_try__lte=now).exclude(
             id__in=list(self._inflight) or [0]).order_by("next_try", "id").limit(BATCH)
+        full = len(due) == BATCH
+        if due:
+            due = await self._refuse(due)
         unavailable = set(await Host.filter(unavailable=True).values_list("domain", flat=True))
         expired = [d.id for d in due if d.host in unavailable and now - d.created_at > GIVE_UP_AFTER]
         if expired:
@@ -109,12 +113,25 @@ class Deliverer:
             while self._tasks:
                 await asyncio.wait(list(self._tasks))
             await self._flush()
-        if len(due) == BATCH:
+        if full:
             return 0.0
         nxt = await Delivery.filter(state="pending").order_by("next_try").first().values_list("next_try", flat=True)
         if nxt is None:
             return IDLE_WAIT
         return max(0.05, min(IDLE_WAIT, (nxt - datetime.now(UTC)).total_seconds()))  # type: ignore[operator]
+
+    async def _refuse(self, due: list[Delivery]) -> list[Delivery]:
+        """Deliveries to a blocked server, or from a suspended (not deleted) account, end dead unsent.
+        A deleted local account is suspended and gone: its Delete(actor) still goes out."""
+        blocked = await blocked_domains(self.state)
+        refused = {d.id: DOMAIN_BLOCKED for d in due if blocked and blocked_by(d.host, blocked)}
+        senders = list({d.sender_id for d in due})
+        suspended = {r["id"] for r in await Account.filter(id__in=senders, suspended=True, gone=False).values("id")}
+        refused.update({d.id: SENDER_SUSPENDED for d in due if d.sender_id in suspended and d.id not in refused})
+        for reason in set(refused.values()):
+            await Delivery.filter(id__in=[i for i, r in refused.items() if r == reason], state="pending").update(
+                state="dead", last_error=reason)
+        return [d for d in due if d.id not in refused] if refused else due
 
     async def _key(self, sender_id: int) -> tuple[str, str]:
         if sender_id not in self._keys:

@@ -12,6 +12,7 @@ import orjson
 from tortoise.expressions import F
 
 from fedi.actors import resolve_handle
+from fedi.admin import blocked_by, blocked_domains
 from fedi.db import atomic
 from fedi.errors import BadRequest, FediError, NotFound, Unprocessable
 from fedi.generation_meta import Generation
@@ -46,6 +47,9 @@ async def enqueue(state: State, sender: Account, doc: dict[str, Any], inboxes: I
                               public=public)
     now = datetime.now(UTC)
     targets = sorted({i for i in inboxes if i and not i.startswith(state.urls.base + "/")})
+    blocked = await blocked_domains(state)
+    if blocked:  # nothing is sent to a blocked server
+        targets = [i for i in targets if not blocked_by(urlsplit(i).netloc, blocked)]
     rows = [Delivery(activity_uri=doc["id"], post_id_ref=post_id, sender=sender, inbox=inbox,
                      host=urlsplit(inbox).netloc.lower(), body=body, next_try=now) for inbox in targets]
     if rows:
