@@ -291,7 +291,8 @@ async def cmd_post(cfg: Config, args: argparse.Namespace) -> None:
     await state.http.start()
     try:
         media = [await store_upload(state, author, data, args.alt, license=args.license,
-                                    ai_training=False if args.no_ai_training else None) for data in blobs]
+                                    ai_training=False if args.no_ai_training else None, claimed=(path, None))
+                 for path, data in zip(args.image, blobs, strict=True)]
         post = await publish_post(state, author, caption=args.caption, media=media, visibility=args.visibility,
                                   spoiler_text=args.spoiler, generation=generation, remix_of=remix_of,
                                   remix_allowed=False if args.no_remix else None)

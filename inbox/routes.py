@@ -82,7 +82,7 @@ def _check_origin(doc: dict[str, Any], actor_uri: str) -> None:
 @bp.post("/users/<name>/inbox")
 async def user_inbox(name: str) -> Response:
     local = await st().local_account(name)
-    if local is None or local.actor_type != "Person":
+    if local is None or local.actor_type != "Person" or local.suspended:
         raise NotFound(f"no such user: {name}")
     return await receive()
 

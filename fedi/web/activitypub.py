@@ -17,6 +17,8 @@ PAGE = 20
 
 async def _user(name: str) -> Account:
     account = await st().local_account(name)
+    if account is not None and account.gone:
+        raise Gone(f"{name} has been deleted")
     if account is None or account.suspended or account.actor_type != "Person":
         raise NotFound(f"no such user: {name}")
     return account

@@ -283,3 +283,16 @@ def test_doctor_config_warnings_and_labels():
     assert [c.status for c in report.checks] == ["ok"]
     assert admin.database_label("postgres://fedi:pw@db.example:5432/fedi") == "postgres://fedi:***@db.example:5432/fedi"
     assert admin.is_loopback_host("[::1]") and not admin.is_loopback_host("pics.example")
+
+
+async def test_deleted_accounts_answer_410_and_suspended_ones_take_no_mail(app_ctx):
+    from fedi import admin
+    inst = app_ctx
+    await inst.user("carol")
+    await inst.user("dave")
+    await admin.set_suspended("dave", True)
+    await admin.delete_user(inst.state, "carol")
+    inst.state.local_cache.clear()
+    assert (await inst.client.get("/users/carol", headers={"Accept": "application/activity+json"})).status_code == 410
+    resp = await inst.client.post("/users/dave/inbox", data=b"{}", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 404
