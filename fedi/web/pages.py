@@ -1,100 +1,203 @@
-"""Minimal HTML pages for browsers at the same URLs as the ActivityPub documents."""
+"""HTML pages for browsers: what a post, a profile and a grid of posts show (templates in templates/,
+CSS and a little JavaScript in static/, served under /assets). activitypub.py serves profile_page and
+post_page at the ActivityPub ids when a browser asks; gallery.py and forms.py hold the other routes."""
 
 from __future__ import annotations
 
-import html
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
 
-from quart import Blueprint, Response, redirect
+from markupsafe import Markup
+from quart import Blueprint, Response
 
-from fedi.errors import NotFound
-from fedi.models import Account, Media, Post
+from fedi.api.serializers import account_counts
+from fedi.api.statuses import can_see
+from fedi.models import Account, Follow, Like, Media, Post
+from fedi.text import sanitize, strip_html
+from fedi.uploads import SPDX_RE
 from fedi.web.common import st
+from fedi.web.session import current_user, render, web_url
 
-bp = Blueprint("pages", __name__)
+bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>{head}
-<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;padding:1rem}}
-img{{max-width:100%;height:auto}}
-.grid{{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:1rem}}
-</style></head><body>{body}</body></html>"""
+PAGE_SIZE = 24
+View = dict[str, Any]
 
 
-CSP = "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'"
+def profile_href(account: Account) -> str:
+    return f"/@{account.acct()}"
 
 
-def _page(title: str, body: str, head: str = "", link_ap: str | None = None) -> Response:
-    if link_ap:
-        head += f'<link rel="alternate" type="application/activity+json" href="{html.escape(link_ap)}">'
-    resp = Response(PAGE.format(title=html.escape(title), head=head, body=body),
-                    content_type="text/html; charset=utf-8")
-    resp.headers["Vary"] = "Accept"
-    resp.headers["Content-Security-Policy"] = CSP
-    return resp
+def post_href(post: Post, account: Account) -> str:
+    return f"/@{account.acct()}/{post.id}"
 
 
-def _image_html(media: Media) -> str:
-    src = media.remote_url or st().urls.media(media.file_name or "")
-    alt = html.escape(media.description or "")
-    return f'<img src="{html.escape(src)}" alt="{alt}" width="{media.width or ""}" height="{media.height or ""}">'
+def avatar_src(account: Account) -> str:
+    return account.avatar_url or "/avatars/default.png"
 
 
-async def profile_page(account: Account) -> Response:
-    posts = await Post.filter(account=account, deleted_at=None, reblog_of=None,
-                              visibility__in=["public", "unlisted"]).order_by("-id").limit(40)
-    cells = []
-    for post in posts:
-        media = await Media.filter(post=post).order_by("position").first()
-        inner = _image_html(media) if media else post.content
-        cells.append(f'<a href="{html.escape(post.url or post.uri)}">{inner}</a>')
-    body = (f"<h1>{html.escape(account.display_name or account.username)}</h1>"
-            f"<p>@{html.escape(account.username)}@{html.escape(st().cfg.domain)}</p>"
-            f"<div>{account.summary}</div><div class=grid>{''.join(cells)}</div>")
-    return _page(account.display_name or account.username, body, link_ap=account.uri)
+def when(value: datetime | None) -> str:
+    return f"{value.day} {value:%b %Y, %H:%M} UTC" if value else ""
 
 
-async def post_page(post: Post) -> Response:
-    media = await Media.filter(post=post).order_by("position")
-    first = media[0] if media else None
-    head = ""
-    if first:
-        src = html.escape(first.remote_url or st().urls.media(first.file_name or ""))
-        head = (f'<meta property="og:image" content="{src}"><meta name="twitter:card" content="summary_large_image">'
-                f'<meta property="og:title" content="{html.escape(post.account.display_name)}">')
-    gen = ""
-    if post.ai_generated:
-        rows = [("Label", "AI-generated"), ("Model", post.model_name), ("Version", post.model_version),
-                ("Prompt", None if post.prompt_private else post.prompt),
-                ("Negative prompt", None if post.prompt_private else post.negative_prompt),
-                ("Seed", post.seed), ("Steps", post.steps), ("Sampler", post.sampler),
-                ("Guidance scale", post.guidance_scale)]
-        rows += [(p.get("name"), p.get("value")) for p in post.parameters]
-        gen = "<dl>" + "".join(f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>"
-                               for k, v in rows if v not in (None, "")) + "</dl>"
-    for m in media:
-        status = (m.provenance or {}).get("status", "none")
-        gen += f"<p>Content Credentials: {html.escape(status)}</p>"
-        if m.license:
-            gen += f"<p>Licence: {html.escape(m.license)}</p>"
-    body = (f"<article>{''.join(_image_html(m) for m in media)}<div>{post.content}</div>{gen}"
-            f"<p>{post.favourites_count} likes · {post.reblogs_count} boosts · {post.replies_count} replies</p>"
-            f'<p><a href="{html.escape(st().urls.profile(post.account.username))}">'
-            f"{html.escape(post.account.display_name)}</a></p></article>")
-    return _page(f"{post.account.display_name}: post", body, head, link_ap=post.uri)
+def safe_html(raw: str | None) -> Markup:
+    """Post and profile HTML: sanitised at ingest (remote) or rendered from plain text (local); cleaned
+    again here so nothing else is ever marked safe."""
+    return Markup(sanitize(raw or ""))  # noqa: S704 - nh3-sanitised just above
 
 
-@bp.get("/@<name>")
-async def profile(name: str) -> Response:
-    account = await Account.get_or_none(username=name, domain=None, actor_type="Person")
-    if account is None or account.suspended:
-        raise NotFound(f"no such user: {name}")
-    return await profile_page(account)
+def image_view(m: Media, author: Account) -> View:
+    full = m.remote_url or f"/media/{m.file_name}"
+    thumb = m.remote_url or f"/media/{m.thumb_name or m.file_name}"
+    alt = (m.description or "").strip() or f"Image posted by {author.display_name or author.username}, not described"
+    return {"src": full, "thumb": thumb, "alt": alt, "described": bool((m.description or "").strip()),
+            "width": m.width or None, "height": m.height or None, "media": m}
 
 
-@bp.get("/@<name>/<int:post_id>")
-async def post_html(name: str, post_id: int) -> Response:
-    return redirect(st().urls.post(name, post_id))  # type: ignore[return-value]
+async def media_by_post(ids: list[int]) -> dict[int, list[Media]]:
+    out: dict[int, list[Media]] = defaultdict(list)
+    for m in await Media.filter(post_id__in=ids).order_by("position", "id"):
+        out[m.post_id or 0].append(m)
+    return out
+
+
+def hidden_for(viewer: Account | None, post: Post) -> bool:
+    """Whether the reader asked to blur AI-labelled posts from other servers."""
+    return viewer is not None and viewer.ai_filter in ("blur", "hide") and post.ai_generated and not post.local
+
+
+async def build_cards(posts: list[Post], viewer: Account | None) -> list[View]:
+    """Posts (boosts shown as what they boost) as grid cards, in a fixed number of queries."""
+    inner = {p.id: p for p in await Post.filter(id__in=[p.reblog_of_id for p in posts if p.reblog_of_id])}
+    shown = [(p, inner.get(p.reblog_of_id) if p.reblog_of_id else p) for p in posts]
+    shown = [(outer, post) for outer, post in shown if post is not None and post.deleted_at is None]
+    accounts = {a.id: a for a in await Account.filter(
+        id__in={p.account_id for pair in shown for p in pair})}
+    media = await media_by_post([post.id for _, post in shown])
+    cards = []
+    for outer, post in shown:
+        author = accounts[post.account_id]
+        images = [image_view(m, author) for m in media.get(post.id, [])]
+        cards.append({
+            "post": post, "href": post_href(post, author), "author": author, "author_href": profile_href(author),
+            "avatar": avatar_src(author), "images": images, "more": max(0, len(images) - 1),
+            "excerpt": strip_html(post.content)[:280], "content": safe_html(post.content),
+            "spoiler": post.spoiler_text, "sensitive": post.sensitive or bool(post.spoiler_text),
+            "blur": hidden_for(viewer, post), "published": when(post.published),
+            "published_iso": post.published.isoformat() if post.published else "",
+            "boosted_by": accounts[outer.account_id] if outer is not post else None,
+        })
+    return cards
+
+
+def next_page(posts: list[Post], path: str, size: int = PAGE_SIZE) -> str | None:
+    return f"{path}?max_id={min(p.id for p in posts)}" if len(posts) >= size else None
+
+
+async def visible_kinds(viewer: Account | None, account: Account) -> list[str]:
+    kinds = ["public", "unlisted"]
+    if viewer is not None and (viewer.id == account.id or await Follow.exists(
+            follower=viewer, target=account, accepted=True)):
+        kinds.append("private")
+    return kinds
+
+
+async def profile_page(account: Account, max_id: int | None = None) -> Response:
+    viewer = await current_user()
+    query = Post.filter(account=account, deleted_at=None, reblog_of=None,
+                        visibility__in=await visible_kinds(viewer, account))
+    if max_id is not None:
+        query = query.filter(id__lt=max_id)
+    posts = list(await query.order_by("-id").limit(PAGE_SIZE))
+    followers, following, statuses = (await account_counts([account]))[account.id]
+    relation = None
+    if viewer is not None and viewer.id != account.id:
+        relation = await Follow.get_or_none(follower=viewer, target=account)
+    name = account.display_name or account.username
+    return await render("profile.html", account=account, name=name, acct=account.acct(),
+                        handle=account.acct() if account.domain else f"{account.username}@{st().cfg.domain}",
+                        bio=safe_html(account.summary), avatar=avatar_src(account),
+                        header=account.header_url or "/headers/default.png",
+                        counts={"followers": followers, "following": following, "posts": statuses},
+                        cards=await build_cards(posts, viewer), next_url=next_page(posts, profile_href(account)),
+                        relation=relation, origin=None if account.local else web_url(account.url or account.uri),
+                        ap_link=account.uri)
+
+
+def _license(value: str | None) -> View | None:
+    if not value:
+        return None
+    if web_url(value):
+        return {"label": value, "href": value}
+    return {"label": value, "href": f"https://spdx.org/licenses/{value}.html" if SPDX_RE.match(value) else None}
+
+
+def generation_rows(post: Post, viewer: Account | None) -> tuple[list[tuple[str, Any]], bool]:
+    """(label, value) rows of how the image was made, and whether the prompt is kept private."""
+    own = viewer is not None and viewer.id == post.account_id
+    private = post.prompt_private and not own
+    rows: list[tuple[str, Any]] = [
+        ("Model", " ".join(x for x in (post.model_name, post.model_version) if x)),
+        ("Prompt", None if private else post.prompt),
+        ("Negative prompt", None if private else post.negative_prompt),
+        ("Seed", post.seed), ("Steps", post.steps), ("Sampler", post.sampler),
+        ("Guidance scale", post.guidance_scale)]
+    rows += [(str(p.get("name", "")), p.get("value")) for p in post.parameters or [] if isinstance(p, dict)]
+    return [(k, v) for k, v in rows if v not in (None, "")], private and bool(post.prompt or post.ai_generated)
+
+
+def credentials_view(m: Media) -> View:
+    """Content Credentials (C2PA) of one image as read at upload, and its licence."""
+    p = m.provenance or {}
+    status = p.get("status", "none")
+    return {"status": status, "claim_generator": p.get("claim_generator"), "issuer": p.get("issuer"),
+            "trusted": bool(p.get("trusted")), "license": _license(m.license),
+            "original": f"/media/originals/{m.original_name}" if m.original_name and status != "none" else None}
+
+
+async def linked_post(post_id: int | None, viewer: Account | None) -> View | None:
+    """A link to a post this one answers or remixes, when the reader may see it."""
+    other = await Post.get_or_none(id=post_id, deleted_at=None) if post_id else None
+    if other is None or not await can_see(other, viewer):
+        return None
+    return {"href": post_href(other, await other.account), "label": strip_html(other.content)[:80]}
+
+
+async def post_page(post: Post, status: int = 200) -> Response:
+    """A post at full quality with its alt text, how it was made, its counts, replies and remixes."""
+    viewer = await current_user()
+    author = await post.account
+    card = (await build_cards([post], viewer))[0]
+    rows, prompt_private = generation_rows(post, viewer)
+    remix_parent = await linked_post(post.remix_of_id, viewer)
+    if remix_parent is None and web_url(post.remix_of_uri):
+        remix_parent = {"href": post.remix_of_uri, "label": post.remix_of_uri}
+    remixes = [p for p in await Post.filter(remix_of=post, deleted_at=None).order_by("-id").limit(24)
+               if await can_see(p, viewer)]
+    replies = [p for p in await Post.filter(in_reply_to=post, deleted_at=None).order_by("id").limit(60)
+               if await can_see(p, viewer)]
+    liked = boosted = False
+    if viewer is not None:
+        liked = await Like.exists(account=viewer, post=post)
+        boosted = await Post.exists(account=viewer, reblog_of=post, deleted_at=None)
+    base = st().urls.base
+    first = card["images"][0] if card["images"] else None
+    og = {"title": f"{author.display_name or author.username} (@{author.acct()})",
+          "description": card["excerpt"] or ("AI-generated image" if post.ai_generated else "An image"),
+          "url": post.url if post.local and post.url else base + card["href"],
+          "image": (first["src"] if first["src"].startswith("http") else base + first["src"]) if first else None,
+          "image_alt": first["alt"] if first else None,
+          "width": first["width"] if first else None, "height": first["height"] if first else None}
+    return await render(
+        "post.html", status, post=post, card=card, author=author, rows=rows, prompt_private=prompt_private,
+        credentials=[credentials_view(img["media"]) for img in card["images"]], remix_parent=remix_parent,
+        reply_to=await linked_post(post.in_reply_to_id, viewer), remixes=await build_cards(remixes, viewer),
+        replies=await build_cards(replies, viewer), liked=liked, boosted=boosted, og=og,
+        origin=None if post.local else web_url(post.url or post.uri), ap_link=post.uri,
+        can_boost=post.visibility in ("public", "unlisted"),
+        can_reuse=post.ai_generated and bool(post.prompt) and not prompt_private,
+        can_remix=post.remix_allowed)
 
 
 def _placeholder_png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
@@ -122,29 +225,3 @@ async def default_header() -> Response:
     if "header" not in _DEFAULTS:
         _DEFAULTS["header"] = _placeholder_png(300, 100, (40, 40, 60))
     return Response(_DEFAULTS["header"], content_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
-
-
-@bp.get("/tags/<tag>")
-async def tag_page(tag: str) -> Response:
-    name = tag.lower()
-    recent = await Post.filter(deleted_at=None, reblog_of=None, visibility="public").order_by("-id").limit(400)
-    cells = []
-    for post in [p for p in recent if any(t.get("name", "").lstrip("#").lower() == name for t in p.tags)][:40]:
-        media = await Media.filter(post=post).order_by("position").first()
-        inner = _image_html(media) if media else post.content
-        cells.append(f'<a href="{html.escape(post.url or post.uri)}">{inner}</a>')
-    body = f"<h1>#{html.escape(name)}</h1><div class=grid>{''.join(cells)}</div>"
-    return _page(f"#{name}", body)
-
-
-@bp.get("/")
-async def home() -> Response:
-    posts = await Post.filter(local=True, deleted_at=None, reblog_of=None, visibility="public").order_by(
-        "-id").limit(40).select_related("account")
-    cells = []
-    for post in posts:
-        media = await Media.filter(post=post).order_by("position").first()
-        if media:
-            cells.append(f'<a href="{html.escape(post.uri)}">{_image_html(media)}</a>')
-    body = f"<h1>{html.escape(st().cfg.instance_title)}</h1><div class=grid>{''.join(cells)}</div>"
-    return _page(st().cfg.instance_title, body)

@@ -9,14 +9,17 @@
 Set-up, all on 127.0.0.1: a receiver process-local aiohttp app listens on --servers ports (one port = one
 remote server, so fedi's per-host limits apply as they would to real servers) and counts every POST.
 Before `fedi serve` starts, follower Account rows and accepted Follow rows are inserted straight into the
-instance's SQLite database (through fedi's own models):
+instance's SQLite database (through the models of the code under test, in a child process: _followers.py):
   case 1 "shared": alice has 1000 followers, 20 per server, every one with endpoints.sharedInbox
           -> one delivery per server (50);
   case 2 "personal": bob has 1000 followers, no sharedInbox -> 1000 deliveries.
 Then `fedi post NAME IMAGE` runs as the operator would; the clock starts when it returns (it wakes the
 running server). Reported: time from `fedi post` returning to the first and to the last delivery
 received, deliveries/s, and duplicates (same activity id at the same inbox twice) -- there must be none.
-Target (case 2): >= 1000 deliveries/s.
+Two rates: deliveries / time from `fedi post` returning to the last delivery (flattering when the server
+starts delivering before the CLI has exited, as it does when the CLI is slow to exit), and (deliveries - 1) /
+time from the first delivery to the last (the server's own delivery throughput).
+Target (case 2): >= 1000 deliveries/s by both, no duplicates.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import _common  # noqa: E402
 import _profile  # noqa: E402
 
 TARGET_RATE = 1000.0
+HELPER = Path(__file__).resolve().parent / "_followers.py"
 
 
 class Receiver:
@@ -98,31 +102,17 @@ class Receiver:
 
 async def add_followers(server: _common.FediServer, target: str, bases: list[str], count: int,
                         shared: bool, tag: str) -> None:
-    """Insert remote Account rows and accepted Follow rows with fedi's models, before `serve` starts."""
-    from tortoise import Tortoise
+    """Insert remote Account rows and accepted Follow rows with fedi's models, before `serve` starts.
 
-    from fedi.config import Config
-    from fedi.db import init_db
-    from fedi.models import Account, Follow
-
-    await init_db(Config.from_env(server.env))
-    try:
-        local = await Account.get(username=target, domain=None)
-        accounts = []
-        for i in range(count):
-            base = bases[i % len(bases)]
-            host = base.split("://", 1)[1].split("/", 1)[0]
-            uri = f"{base}/users/{tag}{i}"
-            accounts.append(Account(
-                username=f"{tag}{i}", domain=host, uri=uri, url=uri, inbox=f"{uri}/inbox",
-                shared_inbox=f"{base}/inbox" if shared else None, outbox=f"{uri}/outbox",
-                followers_url=f"{uri}/followers", key_id=f"{uri}#main-key", public_key_pem="-"))
-        await Account.bulk_create(accounts, batch_size=500)
-        ids = await Account.filter(uri__in=[a.uri for a in accounts]).values_list("id", flat=True)
-        await Follow.bulk_create([Follow(uri=f"{bases[0]}/follows/{tag}{n}", follower_id=ident, target=local,
-                                         accepted=True) for n, ident in enumerate(ids)], batch_size=500)
-    finally:
-        await Tortoise.close_connections()
+    In a child process with the server's environment (_followers.py), so the models and migrations are
+    those of the code under test: an older checkout given to --compare has an older schema."""
+    import json
+    spec = json.dumps({"target": target, "bases": bases, "count": count, "shared": shared, "tag": tag})
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(HELPER), spec, env=server.env, cwd=server.tmp,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"inserting followers failed ({proc.returncode}): {err.decode()[-2000:]}")
 
 
 async def one_case(label: str, server: _common.FediServer, receiver: Receiver, user: str, image: Path,
@@ -162,7 +152,7 @@ async def one_case(label: str, server: _common.FediServer, receiver: Receiver, u
     rate_text = f"{rate_from_return:.0f} deliveries/s" if last > 0 else "all in before it returned"
     verdict = ""
     if target is not None:
-        ok = complete and not dups and rate_from_return >= target
+        ok = complete and not dups and min(rate_from_return, rate_spread) >= target
         verdict = f"; target >= {target:.0f}/s: {'MEETS' if ok else 'MISSES'}"
     print(f"{label}: {len(per_inbox)}/{expected} inboxes got the Create, {dups} duplicates"
           f"{'' if complete else ' (INCOMPLETE)'}; `fedi post` took {row['post_cli']:.2f} s; after it returned: "
@@ -258,9 +248,13 @@ def main() -> int:
                     f"round {dups}; complete {all(r['complete'] for r in rows)}")
             if rows[0]["target"]:
                 rate = statistics.median(r["rate"] for r in rows)
-                ok = rate >= rows[0]["target"] and not any(dups) and all(r["complete"] for r in rows)
-                line += (f"; {rate:.0f} deliveries/s (runs {', '.join(format(r['rate'], '.0f') for r in rows)}); "
-                         f"target >= {rows[0]['target']:.0f}/s without duplicates: {'MEETS' if ok else 'MISSES'}")
+                spread = statistics.median(r["rate_spread"] for r in rows)
+                ok = (min(rate, spread) >= rows[0]["target"] and not any(dups)
+                      and all(r["complete"] for r in rows))
+                line += (f"; {rate:.0f} deliveries/s from `fedi post` returning (runs "
+                         f"{', '.join(format(r['rate'], '.0f') for r in rows)}), {spread:.0f}/s between first and "
+                         f"last delivery (runs {', '.join(format(r['rate_spread'], '.0f') for r in rows)}); target "
+                         f">= {rows[0]['target']:.0f}/s (both) without duplicates: {'MEETS' if ok else 'MISSES'}")
             print(line)
     return code
 
