@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -161,3 +162,19 @@ async def account_for_token(token: str) -> Account:
     if row.account is None or row.account.suspended:
         raise Unauthorized("This method requires an authenticated user")
     return row.account
+
+
+async def authenticate(username: str, password: str) -> Account | None:
+    """The local person with this password, or None; as slow for unknown names as for known ones.
+    A password stored with an older scheme is rehashed with argon2 on success."""
+    account = (await Account.get_or_none(username=username, domain=None, actor_type="Person")
+               if username and len(username) <= 255 else None)
+    if account is None or account.suspended or account.gone or not account.password_hash:
+        await asyncio.to_thread(burn_password_check, password)
+        return None
+    if not await asyncio.to_thread(check_password, password, account.password_hash):
+        return None
+    if password_needs_rehash(account.password_hash):
+        account.password_hash = await asyncio.to_thread(hash_password, password)
+        await account.save(update_fields=["password_hash"])
+    return account

@@ -11,7 +11,6 @@ Every secret (client secret, code, access and refresh token) is stored as its sh
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -30,12 +29,9 @@ from quart import Blueprint, Response, current_app, request
 from quart.blueprints import BlueprintSetupState
 
 from fedi.accounts import (
-    burn_password_check,
-    check_password,
-    hash_password,
+    authenticate,
     issue_token,
     new_secret,
-    password_needs_rehash,
     token_digest,
     token_row,
 )
@@ -473,17 +469,7 @@ def _login_name(raw: str) -> str:
 
 
 async def _login(username: str, password: str) -> Account | None:
-    account = (await Account.get_or_none(username=username, domain=None, actor_type="Person")
-               if username and len(username) <= 255 else None)
-    if account is None or account.suspended or not account.password_hash:
-        await asyncio.to_thread(burn_password_check, password)
-        return None
-    if not await asyncio.to_thread(check_password, password, account.password_hash):
-        return None
-    if password_needs_rehash(account.password_hash):
-        account.password_hash = await asyncio.to_thread(hash_password, password)
-        await account.save(update_fields=["password_hash"])
-    return account
+    return await authenticate(username, password)
 
 
 @bp.post("/oauth/authorize")

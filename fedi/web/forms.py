@@ -8,7 +8,7 @@ from typing import Any
 
 from quart import Blueprint, Response, flash, redirect, request
 
-from fedi.accounts import burn_password_check, check_password, hash_password, password_needs_rehash
+from fedi.accounts import authenticate, check_password, hash_password
 from fedi.actors import resolve_handle
 from fedi.api.statuses import visible_post
 from fedi.db import atomic
@@ -79,19 +79,11 @@ async def login() -> Response:
         minutes = max(1, round(wait / 60))
         return await render("login.html", 429, {"Retry-After": str(wait)}, next=nxt, username=username,
                             error=f"Too many failed sign-ins. Try again in {minutes} minute(s).")
-    account = await Account.get_or_none(username=username, domain=None, actor_type="Person") if username else None
-    if account is None or account.suspended or account.gone or not account.password_hash:
-        await asyncio.to_thread(burn_password_check, password)
-        ok = False
-    else:
-        ok = await asyncio.to_thread(check_password, password, account.password_hash)
-    if not ok or account is None:
+    account = await authenticate(username, password)
+    if account is None:
         throttle.failed(username, ip)
         return await render("login.html", 401, next=nxt, username=username, error="Wrong username or password.")
     throttle.succeeded(username, ip)
-    if password_needs_rehash(account.password_hash):
-        account.password_hash = await asyncio.to_thread(hash_password, password)
-        await account.save(update_fields=["password_hash"])
     sign_in(account)
     return go(nxt)
 
