@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -63,6 +64,94 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+# --- load from outside the benchmark: this is a shared machine, say how busy it was while we measured ---
+
+def _stat_fields(pid: int | str) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _own_tree() -> set[int]:
+    """This process and all its descendants (the servers, the load generator, py-spy)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                children.setdefault(int(_stat_fields(entry)[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    out, todo = set(), [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        out.add(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _ticks(pids: set[int]) -> dict[int, int]:
+    out = {}
+    for pid in pids:
+        try:
+            fields = _stat_fields(pid)
+            out[pid] = int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def _busy_ticks() -> int:
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(values) - values[3] - values[4]  # all but idle and iowait
+
+
+class ForeignLoad:
+    """CPU used while measuring by processes *outside* this benchmark's process tree (other people's
+    tests, builds), in cores: the machine's busy time minus our own processes' (alive ones from /proc,
+    finished and reaped children such as wrk or `fedi post` from getrusage). 0.0 means the run had the
+    machine to itself; on a 2-core machine 1.0 means one core was taken by someone else."""
+
+    def __init__(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+        self.busy0 = _busy_ticks()
+        self.mine0 = _ticks(_own_tree())
+        self.reaped0 = self._reaped()
+
+    @staticmethod
+    def _reaped() -> float:
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ru.ru_utime + ru.ru_stime
+
+    def stop(self) -> float:
+        hz = os.sysconf("SC_CLK_TCK")
+        elapsed = time.monotonic() - self.t0
+        mine1 = _ticks(_own_tree())
+        mine = sum(t - self.mine0.get(pid, 0) for pid, t in mine1.items()) / hz
+        mine += self._reaped() - self.reaped0
+        busy = (_busy_ticks() - self.busy0) / hz
+        return max(0.0, busy - mine) / elapsed if elapsed > 0 else 0.0
+
+
+def wait_until_quiet() -> None:
+    """With FEDI_BENCH_QUIET=SECONDS: before a round, wait up to that long until the rest of the machine
+    has used < 0.15 cores for 3 s in a row (prints how long it waited). Without it: no wait."""
+    limit = float(os.environ.get("FEDI_BENCH_QUIET") or 0)
+    if limit <= 0:
+        return
+    start = time.monotonic()
+    calm = 0
+    load = 0.0
+    while time.monotonic() - start < limit and calm < 3:
+        probe = ForeignLoad()
+        time.sleep(1.0)
+        load = probe.stop()
+        calm = calm + 1 if load < 0.15 else 0
+    waited = time.monotonic() - start
+    print(f"  (waited {waited:.0f} s for a quiet machine; other processes {load:.2f} cores"
+          f"{'' if calm >= 3 else ', gave up waiting'})", flush=True)
 
 
 def machine() -> dict[str, str]:

@@ -121,6 +121,7 @@ async def one_case(label: str, server: _common.FediServer, receiver: Receiver, u
     before = len(receiver.hits)
     if spy is not None:
         spy.start()
+    foreign = _common.ForeignLoad()
     t0 = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(*server.command, "post", user, str(image), "--caption",
                                                 f"fan-out {label}", env=server.env, cwd=server.tmp,
@@ -131,6 +132,7 @@ async def one_case(label: str, server: _common.FediServer, receiver: Receiver, u
         raise RuntimeError(f"fedi post failed: {err.decode()}")
     uri = out.decode().strip().splitlines()[-1]
     complete = await receiver.wait_for(before + expected, wait)
+    load = foreign.stop()
     await asyncio.sleep(1.0)  # anything extra (a duplicate) would arrive now
     if spy is not None:
         spy.stop()
@@ -146,7 +148,8 @@ async def one_case(label: str, server: _common.FediServer, receiver: Receiver, u
     rate_spread = (len(times) - 1) / spread if len(times) > 1 and spread > 0 else float("nan")
     row = {"case": label, "expected": expected, "received": len(hits), "distinct": len(per_inbox),
            "duplicates": dups, "other": other, "post_cli": t_return - t0, "first": first, "last": last,
-           "rate": rate_from_return, "rate_spread": rate_spread, "complete": complete, "target": target}
+           "rate": rate_from_return, "rate_spread": rate_spread, "complete": complete, "target": target,
+           "foreign": load}
     from_start = f"; from `fedi post` starting: first {(times[0] - t0) * 1000:.0f} ms, last " \
         f"{(times[-1] - t0) * 1000:.0f} ms" if times else ""
     rate_text = f"{rate_from_return:.0f} deliveries/s" if last > 0 else "all in before it returned"
@@ -157,11 +160,13 @@ async def one_case(label: str, server: _common.FediServer, receiver: Receiver, u
     print(f"{label}: {len(per_inbox)}/{expected} inboxes got the Create, {dups} duplicates"
           f"{'' if complete else ' (INCOMPLETE)'}; `fedi post` took {row['post_cli']:.2f} s; after it returned: "
           f"first delivery {first * 1000:+.0f} ms, last {last * 1000:+.0f} ms -> {rate_text} "
-          f"({rate_spread:.0f}/s between first and last){from_start}{verdict}", flush=True)
+          f"({rate_spread:.0f}/s between first and last){from_start}; other processes {load:.2f} cores{verdict}",
+          flush=True)
     return row
 
 
 async def run(args: argparse.Namespace, src: Path | None = None) -> tuple[int, list[dict[str, Any]]]:
+    _common.wait_until_quiet()
     receiver = Receiver(args.servers, args.single_port)
     await receiver.start()
     server = _common.FediServer(keep=args.keep, src=src)
@@ -245,7 +250,8 @@ def main() -> int:
                     f"{statistics.median(r['first'] for r in rows) * 1000:+.0f} ms, last "
                     f"{statistics.median(r['last'] for r in rows) * 1000:+.0f} ms after `fedi post` returned "
                     f"(`fedi post` itself {statistics.median(r['post_cli'] for r in rows):.2f} s); duplicates per "
-                    f"round {dups}; complete {all(r['complete'] for r in rows)}")
+                    f"round {dups}; complete {all(r['complete'] for r in rows)}; other processes "
+                    f"{', '.join(format(r['foreign'], '.2f') for r in rows)} cores")
             if rows[0]["target"]:
                 rate = statistics.median(r["rate"] for r in rows)
                 spread = statistics.median(r["rate_spread"] for r in rows)

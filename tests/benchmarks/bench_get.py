@@ -142,11 +142,15 @@ def main() -> int:
             load(url, args.connections, 2, headers)
         results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         for run in range(args.runs):
+            _common.wait_until_quiet()
             for name, (url, headers) in targets.items():
+                foreign = _common.ForeignLoad()
                 r = load(url, args.connections, args.duration, headers)
+                r["other"] = foreign.stop()
                 results[name].append(r)
                 print(f"  run {run + 1} {name}: {r['rps']:.0f} req/s p50 {r['p50']:.1f} ms "
-                      f"p99 {r['p99']:.1f} ms non-2xx {r['non2xx']:.0f} errors {r['errors']:.0f}", flush=True)
+                      f"p99 {r['p99']:.1f} ms non-2xx {r['non2xx']:.0f} errors {r['errors']:.0f}; other processes "
+                      f"{r['other']:.2f} cores", flush=True)
         rss = _common.rss_mb(server.pid)
         print()
         for name, rows in results.items():
@@ -160,7 +164,9 @@ def main() -> int:
                 verdict = (f"; target >= {TARGET_RPS:.0f}/s and p99 < {TARGET_P99_MS:.0f} ms: "
                            f"{'MEETS' if ok else 'MISSES'}")
             print(f"{name}: median {rps:.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-                  f"(runs: {', '.join(format(r['rps'], '.0f') for r in rows)}; non-2xx/errors {bad:.0f}){verdict}")
+                  f"(runs: {', '.join(format(r['rps'], '.0f') for r in rows)}; p99s: "
+                  f"{', '.join(format(r['p99'], '.0f') for r in rows)} ms; non-2xx/errors {bad:.0f}; other processes "
+                  f"{', '.join(format(r['other'], '.2f') for r in rows)} cores){verdict}")
         print(f"fedi serve RSS after the runs: {rss:.0f} MB")
         if args.profile:
             if not _profile.available():

@@ -158,8 +158,10 @@ def run_phase(label: str, server: _common.FediServer, requests: list[tuple[bytes
         out = profile_dir / f"inbox-{label.split()[0].strip('()')}.txt"
         spy = _profile.PySpy(server.pid, out)
         spy.start()
+    foreign = _common.ForeignLoad()
     result = asyncio.run(blast(f"{server.base}/users/alice/inbox", requests, concurrency))
     t_end = time.perf_counter()
+    other = foreign.stop()
     if spy is not None:
         spy.stop()
     n = len(requests)
@@ -175,14 +177,14 @@ def run_phase(label: str, server: _common.FediServer, requests: list[tuple[bytes
         "elapsed": result["elapsed"], "rate": accepted / result["elapsed"],
         "p50": _common.percentile(lat, 50), "p99": _common.percentile(lat, 99), "max": max(lat),
         "mean": statistics.fmean(lat), "statuses": result["statuses"], "errors": result["errors"],
-        "catch_up": catch_up, "target": target,
+        "catch_up": catch_up, "target": target, "other": other,
     }
     ok = accepted == n and count == n
     verdict = "" if target is None else ("  MEETS" if ok and row["rate"] >= target else "  MISSES")
     print(f"{label}: {accepted}/{n} accepted (202) in {row['elapsed']:.2f} s = {row['rate']:.0f}/s; "
           f"favourites_count {count}/{n} (caught up {catch_up:.2f} s after the last answer); latency "
-          f"p50 {row['p50']:.1f} ms p99 {row['p99']:.1f} ms max {row['max']:.1f} ms"
-          + (f"; target >= {target:.0f}/s{verdict}" if target else ""), flush=True)
+          f"p50 {row['p50']:.1f} ms p99 {row['p99']:.1f} ms max {row['max']:.1f} ms; other processes "
+          f"{other:.2f} cores" + (f"; target >= {target:.0f}/s{verdict}" if target else ""), flush=True)
     if result["errors"]:
         print(f"  statuses {result['statuses']}; first errors: {result['errors']}")
     return row
@@ -194,6 +196,7 @@ def scenario(src: Path | None, tag: str, args: argparse.Namespace, actor_base: s
     import json
     import urllib.request
 
+    _common.wait_until_quiet()
     server = _common.FediServer(keep=args.keep, src=src)
     profile_dir = server.tmp if profile else None
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -307,7 +310,8 @@ def main() -> int:
             ok = applied and rate >= target
             print(f"  {phase} [{src or _common.SRC or _common.ROOT}]: "
                   f"{rate:.0f} accepted+applied/s (runs {', '.join(format(r['rate'], '.0f') for r in rows)}), "
-                  f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, all applied: {applied}; target >= {target:.0f}/s: "
+                  f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, all applied: {applied}; other processes "
+                  f"{', '.join(format(r['other'], '.2f') for r in rows)} cores; target >= {target:.0f}/s: "
                   f"{'MEETS' if ok else 'MISSES'}")
     return 1 if any_lost else 0
 
