@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from fedi.activitystreams import get_id
 from fedi.actors import get_actor, host_of
+from fedi.admin import is_blocked
 from fedi.db import atomic
 from fedi.errors import FediError, RemoteError
 from fedi.models import Account, InboxItem
@@ -54,7 +55,10 @@ class InboxWorker:
     async def _process(self, item: InboxItem) -> None:
         doc = item.body
         try:
-            fetched = await self.state.http.get_json(get_id(doc.get("object")) or "", signer=self.state.signer)
+            target = get_id(doc.get("object")) or ""
+            if await is_blocked(self.state, host_of(target)):
+                raise RemoteError(f"{host_of(target)} is blocked")
+            fetched = await self.state.http.get_json(target, signer=self.state.signer)
             if not is_post(fetched) or host_of(fetched["id"]) != host_of(get_id(doc.get("object")) or "") \
                     or host_of(get_id(fetched.get("attributedTo")) or "") != host_of(fetched["id"]):
                 raise RemoteError("the fetched object is not a post by an author on its own host")

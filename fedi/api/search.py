@@ -9,6 +9,7 @@ from tortoise.expressions import Q
 
 from fedi.activitystreams import get_id
 from fedi.actors import get_actor, host_of, resolve_handle
+from fedi.admin import is_blocked
 from fedi.api.auth import optional_account
 from fedi.api.serializers import accounts_json, statuses_json
 from fedi.errors import BadRequest, FediError, RemoteError
@@ -28,6 +29,8 @@ async def _resolve_url(url: str) -> tuple[list[Account], list[Post]]:
     if account is not None:
         return [account], []
     s = st()
+    if await is_blocked(s, host_of(url)):
+        return [], []
     try:
         doc = await s.http.get_json(url, signer=s.signer)
     except RemoteError:

@@ -146,3 +146,21 @@ async def test_boost_of_an_unseen_post_is_queued_then_fetched(inst):
         assert boost["reblog"]["uri"] == note["id"] and "painted owl" in boost["reblog"]["content"]
         assert boost["reblog"]["media_attachments"][0]["description"] == "an owl"
         assert boost["reblog"]["account"]["username"] == "carl"
+
+
+async def test_nothing_is_fetched_from_a_blocked_server(inst):
+    from fedi import admin
+    from fedi.models import InboxItem
+    _, token = await inst.user("alice")
+    async with ActorServer() as remote:
+        booster = remote.publish("bea", ALICE_PUBLIC_PEM)
+        await inst.remote_actor(booster, ALICE_PUBLIC_PEM)
+        await InboxItem.create(uri=f"{booster['id']}/boosts/9", type="Announce", actor_uri=booster["id"],
+                               state="queued", body={"id": f"{booster['id']}/boosts/9", "type": "Announce",
+                                                     "actor": booster["id"], "object": f"{remote.base}/notes/1"})
+        await admin.block_domain(remote.base.split("//")[1])
+        admin.forget_blocks()
+        await inst.state.inbox_worker.run_once()
+        search = await inst.api("GET", f"/api/v2/search?q={remote.base}/notes/2&resolve=true", token)
+        assert (await search.get_json())["statuses"] == []
+        assert remote.gets == []
