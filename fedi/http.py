@@ -222,7 +222,8 @@ class HttpClient:
             if signer is not None:
                 from fedi.signatures import sign_headers
 
-                headers = sign_headers("GET", url, signer[0], signer[1], headers=headers)
+                # RSA signing (~0.25 ms) releases the GIL: do it on a worker thread, not the event loop
+                headers = await asyncio.to_thread(sign_headers, "GET", url, signer[0], signer[1], headers=headers)
             resp = await self._send("GET", url, headers=headers, follow=True)
             if resp.status not in _REDIRECT_STATUSES or "Location" not in resp.headers:
                 return resp

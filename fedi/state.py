@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 
 LOCAL_TTL = 5.0
+LOCAL_REFRESH_AHEAD = 1.0   # in a cached entry's last second, one background query renews it
 
 
 @dataclass
@@ -40,6 +42,7 @@ class State:
     generator: Generator | None = None
 
     local_cache: dict[str, tuple[float, Account | None]] = field(default_factory=dict)
+    local_loading: dict[str, asyncio.Task[Account | None]] = field(default_factory=dict)
     like_batcher: Any = None
     stream_hub: Any = None
     limiter: Any = None
@@ -49,20 +52,43 @@ class State:
 
         Profile changes through the API invalidate it; changes from another process show within
         LOCAL_TTL seconds."""
-        from fedi.models import Account
-
         now = time.monotonic()
         hit = self.local_cache.get(username)
+        loading = self.local_loading.get(username)
         if hit is not None and now - hit[0] < LOCAL_TTL:
+            # Renew ahead of expiry with one query, so busy traffic never sees a miss ...
+            if loading is None and now - hit[0] > LOCAL_TTL - LOCAL_REFRESH_AHEAD:
+                self._load_local(username)
             return hit[1]
-        account = await Account.get_or_none(username=username, domain=None)
-        if len(self.local_cache) > 10_000:
-            self.local_cache.clear()
-        self.local_cache[username] = (now, account)
-        return account
+        # ... and a miss is one query however many requests wait for it (no thundering herd of
+        # identical queries queued on the one SQLite connection when an entry expires).
+        return await asyncio.shield(loading or self._load_local(username))
+
+    def _load_local(self, username: str) -> asyncio.Task[Account | None]:
+        from fedi.models import Account
+
+        async def load() -> Account | None:
+            started = time.monotonic()
+            try:
+                account = await Account.get_or_none(username=username, domain=None)
+            finally:
+                mine = self.local_loading.get(username) is task
+                if mine:
+                    del self.local_loading[username]
+            if mine:  # not forgotten meanwhile
+                if len(self.local_cache) > 10_000:
+                    self.local_cache.clear()
+                self.local_cache[username] = (started, account)
+            return account
+
+        task = asyncio.get_running_loop().create_task(load())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failed renewal is not an error
+        self.local_loading[username] = task
+        return task
 
     def forget_local(self, username: str) -> None:
         self.local_cache.pop(username, None)
+        self.local_loading.pop(username, None)
 
     @property
     def signer(self) -> tuple[str, str]:

@@ -83,11 +83,40 @@ def _registry(direction: str) -> Registry:
     return Registry().with_resources(pairs).crawl()
 
 
+def _inline(direction: str, node: Any, base: str, seen: tuple[str, ...] = ()) -> Any:
+    """The schema with every $ref replaced by what it points to (refs are all local files of one
+    direction). jsonschema resolves a $ref through `referencing` on every validation, which was ~60 %
+    of the time of validating an inbound Like; an inlined schema validates the same documents."""
+    if isinstance(node, list):
+        return [_inline(direction, v, base, seen) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _inline(direction, v, base, seen) for k, v in node.items() if k != "$ref"}
+    ref = node.get("$ref")
+    if not isinstance(ref, str):
+        return out
+    file, _, pointer = ref.partition("#")
+    file = file or base
+    key = f"{file}#{pointer}"
+    if key in seen:
+        raise RecursionError(f"recursive $ref {key}")
+    target: Any = _load(direction, file)
+    for part in filter(None, pointer.split("/")):
+        target = target[part]
+    target = _inline(direction, target, file, (*seen, key))
+    if isinstance(target, dict):
+        target = {k: v for k, v in target.items() if k not in ("$id", "$schema")}
+    return {"allOf": [target], **out} if out else target
+
+
 @cache
 def _validator(direction: str, kind: str) -> Draft202012Validator:
     schema = _load(direction, f"{kind}.json")
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, registry=_registry(direction))
+    try:
+        return Draft202012Validator(_inline(direction, schema, f"{kind}.json"))
+    except RecursionError:
+        return Draft202012Validator(schema, registry=_registry(direction))
 
 
 def _render_path(parts: Any) -> str:
