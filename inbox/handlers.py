@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import F
 
 from fedi.activitystreams import as_list, get_id, types
+from fedi.ids import new_id
 from fedi.models import Account, Follow, Like, Notification, Post, Tombstone
 from fedi.state import State
 from inbox.ai import remix_parent
-from inbox.notes import is_post, store_note, update_note
+from inbox.notes import is_post, parse_time, store_note, update_note, visibility_of
 from outbox.interact import answer_follow
 
 log = logging.getLogger("fedi.inbox")
@@ -98,19 +100,13 @@ async def on_announce(ctx: Ctx) -> None:
         target = await store_note(ctx.fetched, author)
     elif not target.local and not await _followed_by_local(ctx.actor):
         return
-    from inbox.notes import parse_time, visibility_of
-    await Post.create(id=_new_id(), uri=ctx.doc["id"], account=ctx.actor, local=False, reblog_of=target,
+    await Post.create(id=new_id(), uri=ctx.doc["id"], account=ctx.actor, local=False, reblog_of=target,
                       visibility=visibility_of(ctx.doc, ctx.actor.followers_url),
                       published=parse_time(ctx.doc.get("published")))
     await Post.filter(id=target.id).update(reblogs_count=F("reblogs_count") + 1)
     if target.local:
         await Notification.create(account_id=target.account_id, from_account=ctx.actor,
                                   type="reblog", post=target)
-
-
-def _new_id() -> int:
-    from fedi.ids import new_id
-    return new_id()
 
 
 async def _mentioned_locals(doc: dict[str, Any], state: State) -> list[Account]:
@@ -174,7 +170,6 @@ async def on_delete(ctx: Ctx) -> None:
     post = await Post.get_or_none(uri=uri, account=ctx.actor, deleted_at=None)
     if post is None:
         return
-    from datetime import UTC, datetime
     await Post.filter(id=post.id).update(deleted_at=datetime.now(UTC))
     await Tombstone.get_or_create(uri=uri)
     if post.in_reply_to_id:
