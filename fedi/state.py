@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from fedi.config import Config
 from fedi.urls import Urls
@@ -43,6 +46,7 @@ class State:
 
     local_cache: dict[str, tuple[float, Account | None]] = field(default_factory=dict)
     local_loading: dict[str, asyncio.Task[Account | None]] = field(default_factory=dict)
+    docs: dict[tuple[str, int], tuple[Account, bytes]] = field(default_factory=dict)
     like_batcher: Any = None
     stream_hub: Any = None
     limiter: Any = None
@@ -85,6 +89,21 @@ class State:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failed renewal is not an error
         self.local_loading[username] = task
         return task
+
+    def account_doc(self, kind: str, account: Account, make: Callable[[], Any]) -> bytes:
+        """The serialised `kind` document (WebFinger, actor) of a cached local account.
+
+        Kept as long as local_account() hands out the same Account object: a reload (every
+        LOCAL_TTL seconds) or forget_local() gives a new object and so a fresh document."""
+        key = (kind, account.id)
+        hit = self.docs.get(key)
+        if hit is not None and hit[0] is account:
+            return hit[1]
+        body = orjson.dumps(make())
+        if len(self.docs) > 10_000:
+            self.docs.clear()
+        self.docs[key] = (account, body)
+        return body
 
     def forget_local(self, username: str) -> None:
         self.local_cache.pop(username, None)

@@ -35,7 +35,8 @@ async def actor(name: str) -> Response:
     if not wants_activitypub():
         from fedi.web.pages import profile_page
         return await profile_page(account)
-    return ap_response(build.with_context(build.actor(account, st().urls)))
+    s = st()
+    return ap_response(s.account_doc("actor", account, lambda: build.with_context(build.actor(account, s.urls))))
 
 
 @bp.get("/actor")

@@ -24,7 +24,9 @@ def st() -> State:
 
 def json_response(doc: Any, status: int = 200, content_type: str = "application/json",
                   headers: dict[str, str] | None = None) -> Response:
-    resp = Response(orjson.dumps(doc), status=status, content_type=content_type)
+    """`doc` as JSON; bytes are taken as JSON already serialised."""
+    body = doc if isinstance(doc, bytes) else orjson.dumps(doc)
+    resp = Response(body, status=status, content_type=content_type)
     if headers:
         resp.headers.update(headers)
     return resp

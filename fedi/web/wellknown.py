@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from quart import Blueprint, Response, request
 
@@ -42,15 +43,18 @@ async def webfinger() -> Response:
     account = await st().local_account(name) if name else None
     if account is None or account.suspended:
         raise NotFound(f"no such account: {resource}")
+    return json_response(st().account_doc("webfinger", account, lambda: _jrd(account)),
+                         content_type="application/jrd+json", headers={"Access-Control-Allow-Origin": "*"})
+
+
+def _jrd(account: Account) -> dict[str, Any]:
     s = st()
     links = [{"rel": "self", "type": "application/activity+json", "href": account.uri}]
     if account.actor_type == "Person":
         links.insert(0, {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html",
                          "href": s.urls.profile(account.username)})
-    doc = {"subject": f"acct:{account.username}@{s.cfg.domain}", "aliases": [account.uri, account.url],
-           "links": links}
-    return json_response(doc, content_type="application/jrd+json",
-                         headers={"Access-Control-Allow-Origin": "*"})
+    return {"subject": f"acct:{account.username}@{s.cfg.domain}", "aliases": [account.uri, account.url],
+            "links": links}
 
 
 @bp.get("/.well-known/host-meta")
