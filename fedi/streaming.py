@@ -1,6 +1,6 @@
-"""Live updates for the streaming API: a hub that watches the database for new posts, deletions
-and notifications (so posts made by `fedi post` in another process stream too) and fans them out
-to the subscribed websockets, each serialised for its own reader."""
+"""Live updates for the streaming API: a hub that watches the database for new, edited and deleted posts
+and for notifications (so posts made by `fedi post` in another process stream too) and fans them out to
+the subscribed connections (websocket or HTTP event stream), each serialised for its own reader."""
 
 from __future__ import annotations
 
@@ -8,31 +8,47 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
+from tortoise.expressions import Q
 from tortoise.functions import Max
 
-from fedi.models import Account, Follow, Notification, Post
+from fedi.models import Account, Follow, Media, Notification, Post
 from fedi.state import State
 
 log = logging.getLogger("fedi.streaming")
 POLL = 0.3
+# edits are found by edited_at, which for a remote post is the remote's `updated` time: look back this far
+EDIT_WINDOW = timedelta(minutes=10)
 STREAMS = {"user", "user:notification", "public", "public:local", "public:remote", "public:media",
            "public:local:media", "public:remote:media", "hashtag", "hashtag:local"}
+PUBLIC = ("public", "public:local", "public:remote")
+
+# (stream, event, payload): the stream as Mastodon names it (["hashtag", "owls"]), the event name
+# (update, status.update, delete, notification) and the payload (JSON text, or a status id for delete)
+Event = tuple[list[str], str, str]
 
 
 @dataclass(eq=False)
 class Subscriber:
     account: Account | None
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=500))
+    queue: asyncio.Queue[Event | None] = field(default_factory=lambda: asyncio.Queue(maxsize=500))  # None: the end
     streams: set[str] = field(default_factory=set)
-    tags: set[str] = field(default_factory=set)
+    tags: set[tuple[str, str]] = field(default_factory=set)   # ("hashtag" | "hashtag:local", tag)
+    notifications: bool = True   # False for an event stream whose token lacks read:notifications
+    after: tuple[int, int] = (0, 0)   # the last post and notification ids when it subscribed
 
     def send(self, stream: list[str], event: str, payload: str) -> None:
-        message = orjson.dumps({"stream": stream, "event": event, "payload": payload}).decode()
         with contextlib.suppress(asyncio.QueueFull):  # a reader too slow to keep up loses events
-            self.queue.put_nowait(message)
+            self.queue.put_nowait((stream, event, payload))
+
+    def end(self) -> None:
+        """Tell the connection to close (the server is stopping), ahead of any event it has not read."""
+        with contextlib.suppress(asyncio.QueueEmpty):
+            if self.queue.full():
+                self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
 
 class StreamHub:
@@ -43,17 +59,32 @@ class StreamHub:
         self.last_post = 0
         self.last_note = 0
         self.since = datetime.now(UTC)
+        self.edits: dict[int, datetime] = {}   # post id -> the edited_at already streamed
+        self.closed = False
 
     async def subscribe(self, sub: Subscriber) -> None:
+        """Start streaming to `sub` what happens from now on (not what the running poll has yet to see)."""
+        last_post = (await Post.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
+        last_note = (await Notification.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
+        sub.after = (last_post, last_note)
+        if self.closed:
+            sub.end()
         if self.task is None or self.task.done():
-            self.last_post = (await Post.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
-            self.last_note = (await Notification.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
+            self.last_post, self.last_note = last_post, last_note
             self.since = datetime.now(UTC)
+            self.edits = dict(await Post.filter(edited_at__gte=self.since - EDIT_WINDOW)
+                              .values_list("id", "edited_at"))
             self.task = asyncio.create_task(self._run())
         self.subscribers.add(sub)
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
+
+    def close(self) -> None:
+        """The server is stopping: end every open stream now (hypercorn waits for open requests)."""
+        self.closed = True
+        for sub in list(self.subscribers):
+            sub.end()
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -72,27 +103,32 @@ class StreamHub:
     async def poll(self) -> None:
         from fedi.api.serializers import notifications_json, statuses_json
 
-        posts = await Post.filter(id__gt=self.last_post).order_by("id").limit(200)
+        now = datetime.now(UTC)
+        posts = await Post.filter(id__gt=self.last_post, deleted_at=None).order_by("id").limit(200)
         notes = await Notification.filter(id__gt=self.last_note).order_by("id").limit(200).select_related(
             "from_account", "post")
-        now = datetime.now(UTC)
-        deleted = await Post.filter(deleted_at__gte=self.since).values_list("id", flat=True)
+        # one look at the posts deleted since the last poll and those edited lately (neither is indexed)
+        changed = await Post.filter(Q(deleted_at__gte=self.since) | Q(edited_at__gte=now - EDIT_WINDOW))
+        deleted = [p.id for p in changed if p.deleted_at is not None and p.deleted_at >= self.since]
+        edited = self._edited([p for p in changed if p.deleted_at is None and p.edited_at is not None])
         self.since = now
         if posts:
             self.last_post = posts[-1].id
         if notes:
             self.last_note = notes[-1].id
+        media = set(await Media.filter(post_id__in=[p.id for p in [*posts, *edited]]).values_list("post_id", flat=True))
         for sub in list(self.subscribers):
             following = await self._following(sub)
-            for post in posts:
-                streams = self._streams_for(sub, post, following)
-                if streams:
-                    [doc] = await statuses_json(self.state, [post], sub.account)
-                    payload = orjson.dumps(doc).decode()
-                    for stream in streams:
-                        sub.send(stream, "update", payload)
-            if sub.account is not None and sub.streams & {"user", "user:notification"}:
-                mine = [n for n in notes if n.account_id == sub.account.id]
+            for event, batch in (("update", [p for p in posts if p.id > sub.after[0]]), ("status.update", edited)):
+                for post in batch:
+                    streams = self._streams_for(sub, post, following, post.id in media)
+                    if streams:
+                        [doc] = await statuses_json(self.state, [post], sub.account)
+                        payload = orjson.dumps(doc).decode()
+                        for stream in streams:
+                            sub.send(stream, event, payload)
+            if sub.account is not None and sub.notifications and sub.streams & {"user", "user:notification"}:
+                mine = [n for n in notes if n.account_id == sub.account.id and n.id > sub.after[1]]
                 if mine:
                     for doc in await notifications_json(self.state, mine, sub.account):
                         sub.send(["user"] if "user" in sub.streams else ["user:notification"], "notification",
@@ -101,24 +137,33 @@ class StreamHub:
                 for stream in sub.streams:
                     sub.send([stream], "delete", str(ident))
 
+    def _edited(self, recent: list[Post]) -> list[Post]:
+        """Of the posts edited within EDIT_WINDOW, those with an edit not streamed yet (new posts aside:
+        they stream as `update`, edited or not)."""
+        changed = [p for p in recent if p.id <= self.last_post and self.edits.get(p.id) != p.edited_at]
+        self.edits = {p.id: p.edited_at for p in recent if p.edited_at is not None}
+        return changed
+
     async def _following(self, sub: Subscriber) -> set[int]:
         if sub.account is None or "user" not in sub.streams:
             return set()
         ids = await Follow.filter(follower=sub.account, accepted=True).values_list("target_id", flat=True)
         return {*ids, sub.account.id}
 
-    def _streams_for(self, sub: Subscriber, post: Post, following: set[int]) -> list[list[str]]:
+    def _streams_for(self, sub: Subscriber, post: Post, following: set[int], has_media: bool) -> list[list[str]]:
         out: list[list[str]] = []
         if "user" in sub.streams and post.account_id in following and post.visibility != "direct":
             out.append(["user"])
         if post.visibility != "public" or post.reblog_of_id is not None:
             return out
-        for name in ("public", "public:local", "public:remote"):
-            if name in sub.streams and (name == "public" or (name == "public:local") == post.local):
-                out.append([name])
+        for name in PUBLIC:
+            if name == "public" or (name == "public:local") == post.local:
+                out.extend([stream] for stream in (name, f"{name}:media")
+                           if stream in sub.streams and (has_media or stream == name))
         names = {t.get("name", "").lstrip("#").lower() for t in post.tags}
-        for tag in sub.tags & names:
-            out.append(["hashtag", tag])
+        for name, tag in sorted(sub.tags):
+            if tag in names and (name == "hashtag" or post.local):
+                out.append([name, tag])
         return out
 
 
