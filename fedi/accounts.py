@@ -157,13 +157,6 @@ async def token_row(token: str) -> Token:
     return row
 
 
-async def account_for_token(token: str) -> Account:
-    row = await token_row(token)
-    if row.account is None or row.account.suspended:
-        raise Unauthorized("This method requires an authenticated user")
-    return row.account
-
-
 async def authenticate(username: str, password: str) -> Account | None:
     """The local person with this password, or None; as slow for unknown names as for known ones.
     A password stored with an older scheme is rehashed with argon2 on success."""

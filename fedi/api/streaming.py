@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import orjson
 from quart import Blueprint, Response, request, websocket
 
-from fedi.accounts import account_for_token
+from fedi.accounts import token_row
 from fedi.api.auth import current_token, optional_account, scope_covers
 from fedi.errors import BadRequest, Unauthorized
 from fedi.models import Account
@@ -82,16 +82,27 @@ async def streaming() -> None:
     auth = websocket.headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         token = auth[7:].strip()
-    account = None
+    account, notifications = None, False
     if token:
+        # As Mastodon: a token needs read:statuses (or read:notifications, for notifications only);
+        # notifications go only to a token with read:notifications.
         try:
-            account = await account_for_token(token)
+            row = await token_row(token)
         except Unauthorized:
             await websocket.close(4001, "invalid access token")
             return
+        granted = frozenset(row.scopes.split())
+        notifications = scope_covers(granted, "read:notifications")
+        if row.account is None or row.account.suspended:
+            await websocket.close(4001, "This method requires an authenticated user")
+            return
+        if not notifications and not scope_covers(granted, "read:statuses"):
+            await websocket.close(4001, "This action is outside the authorized scopes")
+            return
+        account = row.account
     protocol = websocket.headers.get("Sec-WebSocket-Protocol")
     await websocket.accept(subprotocol=protocol if protocol and protocol == token else None)
-    sub = Subscriber(account)
+    sub = Subscriber(account, notifications=notifications)
     if websocket.args.get("stream"):
         _apply(sub, {"type": "subscribe", "stream": websocket.args["stream"], "tag": websocket.args.get("tag")})
     hub = _hub()

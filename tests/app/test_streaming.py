@@ -339,3 +339,27 @@ async def test_event_stream_is_streamed_by_hypercorn_and_a_hang_up_unsubscribes(
             writer.close()
         stop.set()
         await asyncio.wait_for(server, 15)
+
+
+async def test_websocket_refuses_bad_tokens_and_checks_scopes(app_ctx):
+    from quart.testing.connections import WebsocketDisconnectError, WebsocketResponseError
+
+    from fedi.accounts import create_token
+    inst = app_ctx
+    alice, a_token = await inst.user("alice")
+    bob, b_token = await inst.user("bob")
+    for token in ("not-a-token", await create_token(bob, "write:statuses")):
+        with pytest.raises((WebsocketResponseError, WebsocketDisconnectError)):
+            async with inst.client.websocket(f"/api/v1/streaming?access_token={token}&stream=user") as ws:
+                await ws.receive()
+    # read:statuses without read:notifications: updates, but no notifications
+    mine = await (await inst.api("POST", "/api/v1/statuses", b_token, json={"status": "bob's"})).get_json()
+    statuses_only = await create_token(bob, "read:statuses")
+    async with inst.client.websocket(f"/api/v1/streaming?access_token={statuses_only}&stream=user") as ws:
+        await asyncio.sleep(0.1)
+        await inst.api("POST", f"/api/v1/statuses/{mine['id']}/favourite", a_token)
+        await asyncio.sleep(3 * POLL)
+        later = await (await inst.api("POST", "/api/v1/statuses", b_token, json={"status": "later"})).get_json()
+        async with asyncio.timeout(5):
+            first = orjson.loads(await ws.receive())
+        assert first["event"] == "update" and orjson.loads(first["payload"])["id"] == later["id"]
