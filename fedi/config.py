@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -13,6 +14,8 @@ from fedi.errors import ConfigError
 _DOMAIN_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+# Like Mastodon's TRUSTED_PROXY_IP: loopback and private networks unless the operator says otherwise.
+DEFAULT_TRUSTED_PROXIES = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
 
 def _flag(name: str, value: object) -> bool:
@@ -40,6 +43,7 @@ class Config:
     openai_api_key: str = ""
     openai_model: str = "gpt-image-1"
     generation_timeout: float = 120.0
+    trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES   # networks whose X-Forwarded-For is believed
 
     @property
     def base_url(self) -> str:
@@ -85,6 +89,7 @@ class Config:
             allow_private_addresses=_flag("FEDI_ALLOW_PRIVATE_ADDRESSES", values.get("ALLOW_PRIVATE_ADDRESSES", "")),
             instance_title=str(values.get("INSTANCE_TITLE", "fedi")),
             registrations_open=_flag("FEDI_REGISTRATIONS_OPEN", values.get("REGISTRATIONS_OPEN", "")),
+            trusted_proxies=_trusted_proxies(values.get("TRUSTED_PROXIES")),
             **_generation(values),
         )
 
@@ -106,6 +111,21 @@ def _generation(values: dict[str, object]) -> dict[str, object]:
         "openai_model": str(values.get("OPENAI_MODEL", "gpt-image-1")),
         "generation_timeout": timeout,
     }
+
+
+def _trusted_proxies(value: object) -> tuple[str, ...]:
+    """FEDI_TRUSTED_PROXIES: IPs and CIDR networks, comma- or space-separated (a list in fedi.toml).
+    Unset or empty: the defaults; `none`: trust no proxy (fedi faces the clients itself)."""
+    raw: list[object] = list(value) if isinstance(value, list) else list(re.split(r"[\s,]+", str(value or "")))
+    items = [str(item).strip() for item in raw if str(item).strip()]
+    if not items:
+        return DEFAULT_TRUSTED_PROXIES
+    if [item.lower() for item in items] == ["none"]:
+        return ()
+    try:
+        return tuple(str(ipaddress.ip_network(item, strict=False)) for item in items)
+    except ValueError as exc:
+        raise ConfigError(f"FEDI_TRUSTED_PROXIES must list IP addresses or networks: {exc}") from exc
 
 
 def _normalise_db_url(url: str) -> str:

@@ -430,3 +430,54 @@ class Tombstone(Model):
 
     class Meta:
         table = "tombstones"
+
+
+class Filter(Model):
+    """A reader's own filter (Mastodon filters v2), matching by keywords and by listed statuses.
+
+    context lists where it applies, action is warn, hide or blur, expires_at ends it."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="filters", on_delete=fields.CASCADE, db_index=True
+    )
+    account_id: int
+    title = fields.CharField(max_length=255)
+    context = fields.JSONField(default=list)        # home, notifications, public, thread, account
+    action = fields.CharField(max_length=8, default="warn")
+    expires_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "filters"
+
+
+class FilterKeyword(Model):
+    id = fields.BigIntField(primary_key=True)
+    custom_filter: fields.ForeignKeyRelation[Filter] = fields.ForeignKeyField(
+        "models.Filter", related_name="keywords", on_delete=fields.CASCADE, db_index=True
+    )
+    custom_filter_id: int
+    keyword = fields.CharField(max_length=512)
+    whole_word = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "filter_keywords"
+
+
+class FilterStatus(Model):
+    id = fields.BigIntField(primary_key=True)
+    custom_filter: fields.ForeignKeyRelation[Filter] = fields.ForeignKeyField(
+        "models.Filter", related_name="statuses", on_delete=fields.CASCADE, db_index=True
+    )
+    custom_filter_id: int
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="filtered_by", on_delete=fields.CASCADE
+    )
+    post_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "filter_statuses"
+        unique_together = (("custom_filter", "post"),)

@@ -24,6 +24,12 @@ EDIT_WINDOW = timedelta(minutes=10)
 STREAMS = {"user", "user:notification", "public", "public:local", "public:remote", "public:media",
            "public:local:media", "public:remote:media", "hashtag", "hashtag:local"}
 PUBLIC = ("public", "public:local", "public:remote")
+# Ids are taken before a transaction commits, so a post or notification can appear after one with a
+# higher id was streamed (a `fedi post` in another process, concurrent transactions on PostgreSQL). Each
+# poll looks back this far for such late arrivals: post ids are time-ordered (fedi/ids.py: milliseconds
+# << 16), so 10 s of them; notification ids come from the database's sequence, so 64 of them.
+LOOKBACK_POSTS = 10_000 << 16
+LOOKBACK_NOTES = 64
 
 # (stream, event, payload): the stream as Mastodon names it (["hashtag", "owls"]), the event name
 # (update, status.update, delete, notification) and the payload (JSON text, or a status id for delete)
@@ -37,7 +43,15 @@ class Subscriber:
     streams: set[str] = field(default_factory=set)
     tags: set[tuple[str, str]] = field(default_factory=set)   # ("hashtag" | "hashtag:local", tag)
     notifications: bool = True   # False for an event stream whose token lacks read:notifications
-    after: tuple[int, int] = (0, 0)   # the last post and notification ids when it subscribed
+    # what existed when it subscribed: ids up to `after` (post, notification), and those in `existing`
+    after: tuple[int, int] = (0, 0)
+    existing: tuple[set[int], set[int]] = (set(), set())
+
+    def new_post(self, post_id: int) -> bool:
+        return post_id > self.after[0] and post_id not in self.existing[0]
+
+    def new_note(self, note_id: int) -> bool:
+        return note_id > self.after[1] and note_id not in self.existing[1]
 
     def send(self, stream: list[str], event: str, payload: str) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # a reader too slow to keep up loses events
@@ -60,17 +74,21 @@ class StreamHub:
         self.last_note = 0
         self.since = datetime.now(UTC)
         self.edits: dict[int, datetime] = {}   # post id -> the edited_at already streamed
+        self.seen: tuple[set[int], set[int]] = (set(), set())   # post and notification ids within LOOKBACK
         self.closed = False
 
     async def subscribe(self, sub: Subscriber) -> None:
         """Start streaming to `sub` what happens from now on (not what the running poll has yet to see)."""
         last_post = (await Post.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
         last_note = (await Notification.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
-        sub.after = (last_post, last_note)
+        recent = (set(await Post.filter(id__gt=last_post - LOOKBACK_POSTS).values_list("id", flat=True)),
+                  set(await Notification.filter(id__gt=last_note - LOOKBACK_NOTES).values_list("id", flat=True)))
+        sub.after, sub.existing = (last_post - LOOKBACK_POSTS, last_note - LOOKBACK_NOTES), recent
         if self.closed:
             sub.end()
         if self.task is None or self.task.done():
             self.last_post, self.last_note = last_post, last_note
+            self.seen = (set(recent[0]), set(recent[1]))
             self.since = datetime.now(UTC)
             self.edits = dict(await Post.filter(edited_at__gte=self.since - EDIT_WINDOW)
                               .values_list("id", "edited_at"))
@@ -104,22 +122,28 @@ class StreamHub:
         from fedi.api.serializers import notifications_json, statuses_json
 
         now = datetime.now(UTC)
-        posts = await Post.filter(id__gt=self.last_post, deleted_at=None).order_by("id").limit(200)
-        notes = await Notification.filter(id__gt=self.last_note).order_by("id").limit(200).select_related(
-            "from_account", "post")
+        seen_posts, seen_notes = self.seen
+        # ids first (the primary key index alone), then whole rows for the ones not streamed yet
+        recent = await Post.filter(id__gt=self.last_post - LOOKBACK_POSTS).values_list("id", flat=True)
+        unseen = sorted(i for i in recent if i not in seen_posts)[:200]
+        posts = await Post.filter(id__in=unseen, deleted_at=None).order_by("id") if unseen else []
+        notes = [n for n in await Notification.filter(id__gt=self.last_note - LOOKBACK_NOTES).order_by("id")
+                 .limit(200 + LOOKBACK_NOTES).select_related("from_account", "post") if n.id not in seen_notes]
         # one look at the posts deleted since the last poll and those edited lately (neither is indexed)
         changed = await Post.filter(Q(deleted_at__gte=self.since) | Q(edited_at__gte=now - EDIT_WINDOW))
         deleted = [p.id for p in changed if p.deleted_at is not None and p.deleted_at >= self.since]
         edited = self._edited([p for p in changed if p.deleted_at is None and p.edited_at is not None])
         self.since = now
         if posts:
-            self.last_post = posts[-1].id
+            self.last_post = max(self.last_post, posts[-1].id)
         if notes:
-            self.last_note = notes[-1].id
+            self.last_note = max(self.last_note, notes[-1].id)
+        self.seen = ({i for i in (*seen_posts, *(p.id for p in posts)) if i > self.last_post - LOOKBACK_POSTS},
+                     {i for i in (*seen_notes, *(n.id for n in notes)) if i > self.last_note - LOOKBACK_NOTES})
         media = set(await Media.filter(post_id__in=[p.id for p in [*posts, *edited]]).values_list("post_id", flat=True))
         for sub in list(self.subscribers):
             following = await self._following(sub)
-            for event, batch in (("update", [p for p in posts if p.id > sub.after[0]]), ("status.update", edited)):
+            for event, batch in (("update", [p for p in posts if sub.new_post(p.id)]), ("status.update", edited)):
                 for post in batch:
                     streams = self._streams_for(sub, post, following, post.id in media)
                     if streams:
@@ -128,7 +152,7 @@ class StreamHub:
                         for stream in streams:
                             sub.send(stream, event, payload)
             if sub.account is not None and sub.notifications and sub.streams & {"user", "user:notification"}:
-                mine = [n for n in notes if n.account_id == sub.account.id and n.id > sub.after[1]]
+                mine = [n for n in notes if n.account_id == sub.account.id and sub.new_note(n.id)]
                 if mine:
                     for doc in await notifications_json(self.state, mine, sub.account):
                         sub.send(["user"] if "user" in sub.streams else ["user:notification"], "notification",

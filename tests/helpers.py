@@ -58,7 +58,8 @@ class TestInstance:
         from inbox.worker import InboxWorker
         from outbox.deliver import Deliverer
         self.app = create_app(self.cfg, workers=False)
-        self._ctx = self.app.test_app()
+        # start-up runs the migrations; Quart's 6 s default is too short on a busy 2-core machine
+        self._ctx = self.app.test_app_class(self.app, startup_timeout=60, shutdown_timeout=30)
         await self._ctx.__aenter__()
         self.state = self.app.state
         self.state.deliverer = Deliverer(self.state)

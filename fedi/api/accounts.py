@@ -8,7 +8,7 @@ from quart import Blueprint, Response, request
 
 from fedi.api.auth import optional_account, require_account
 from fedi.api.paging import page, paged_response
-from fedi.api.serializers import accounts_json, one_account, statuses_json
+from fedi.api.serializers import accounts_json, one_account, statuses_json, without_hidden
 from fedi.db import atomic
 from fedi.errors import BadRequest, NotFound
 from fedi.models import Account, Block, Follow, Post
@@ -94,12 +94,14 @@ async def account_statuses(account_id: str) -> Response:
             follower=viewer, target=account, accepted=True)):
         visible.append("private")
     query = Post.filter(account=account, deleted_at=None, visibility__in=visible)
+    if str(args.get("pinned", "")).lower() in ("1", "true"):
+        return json_response([])   # fedi has no pinned posts (its featured collection is empty)
     if str(args.get("exclude_reblogs", "")).lower() in ("1", "true"):
         query = query.filter(reblog_of=None)
     if str(args.get("only_media", "")).lower() in ("1", "true"):
         query = query.filter(media__id__not_isnull=True).distinct()
     posts = await page(query, args)
-    return paged_response(await statuses_json(st(), posts, viewer), [p.id for p in posts])
+    return paged_response(without_hidden(await statuses_json(st(), posts, viewer, "account")), [p.id for p in posts])
 
 
 async def _follow_list(account_id: str, *, followers: bool) -> Response:

@@ -1,5 +1,5 @@
 """The rest of what Mastodon apps call: bookmarks, favourited_by / reblogged_by, edit history,
-blocks and mutes, markers, preferences, custom emojis, trends, and filters v2 (the AI label)."""
+blocks and mutes, markers, preferences, custom emojis and trends (filters are in filters.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from fedi.api.serializers import accounts_json, iso, one_account, status_json, s
 from fedi.api.statuses import visible_post
 from fedi.db import atomic
 from fedi.errors import BadRequest, NotFound
-from fedi.models import Account, Block, Bookmark, Follow, Like, Marker, Post, StatusEdit
+from fedi.models import Block, Bookmark, Follow, Like, Marker, Post, StatusEdit
 from fedi.web.common import int_param, json_response, params, st
 from outbox import build
 from outbox.publish import enqueue
@@ -230,29 +230,3 @@ async def trending_statuses() -> Response:
     posts = await Post.filter(published__gte=since, deleted_at=None, visibility="public", reblog_of=None,
                               favourites_count__gt=0).order_by("-favourites_count", "-id").limit(limit)
     return json_response(await statuses_json(st(), list(posts), viewer))
-
-
-AI_FILTER_ID = "fedi-ai"
-
-
-def ai_filter_json(account: Account) -> dict[str, Any] | None:
-    """The reader's AI-label setting, as the Mastodon filter apps already know how to apply."""
-    if account.ai_filter == "show":
-        return None
-    return {"id": AI_FILTER_ID, "title": "AI-generated images from other servers", "context": ["home", "public"],
-            "expires_at": None, "filter_action": "hide" if account.ai_filter == "hide" else "warn",
-            "keywords": [], "statuses": []}
-
-
-@bp.get("/api/v2/filters")
-async def filters() -> Response:
-    me = await require_account()
-    doc = ai_filter_json(me)
-    return json_response([doc] if doc else [])
-
-
-@bp.get("/api/v1/filters")
-async def filters_v1() -> Response:
-    await require_account()
-    return json_response([])
-

@@ -30,7 +30,7 @@ async def notifications() -> Response:
     if exclude := _list(args.get("exclude_types")):
         query = query.exclude(type__in=exclude)
     rows = await page(query.select_related("from_account", "post"), args, default=15, maximum=30)
-    return paged_response(await notifications_json(st(), rows, me), [n.id for n in rows])
+    return paged_response(await notifications_json(st(), rows, me, hide_filtered=True), [n.id for n in rows])
 
 
 @bp.get("/api/v1/notifications/<notification_id>")

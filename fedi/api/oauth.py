@@ -38,6 +38,7 @@ from fedi.accounts import (
 from fedi.api.auth import ALL_SCOPES, bearer, parse_scopes, scopes_within, unknown_scopes
 from fedi.errors import FediError, Unauthorized, Unprocessable
 from fedi.models import Account, App, AuthCode, Token
+from fedi.web.clientip import client_ip
 from fedi.web.common import json_response, params, st
 
 bp = Blueprint("api_oauth", __name__)
@@ -492,7 +493,7 @@ async def authorize_submit() -> Response:
                                     "error_description": "The resource owner denied the request."})
     username = _login_name(str(args.get("username") or ""))
     password = str(args.get("password") or "")
-    ip = request.remote_addr or "-"
+    ip = client_ip(request)
     throttle = oauth_state()
     user_key, ip_key = (username, ip), ip
     wait = max(throttle.per_user.retry_after(user_key), throttle.per_ip.retry_after(ip_key))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from quart import Quart, Response, g, request
 
+from fedi.web.clientip import client_ip
 from fedi.web.common import json_response
 
 
@@ -47,14 +48,30 @@ def _token_key() -> str | None:
     return hashlib.sha256(token.encode()).hexdigest() if token else None
 
 
+API_PREFIXES = ("/api/", "/oauth/")
+
+
+def api_blueprints(app: Quart) -> set[str]:
+    """The blueprints that serve the client API and OAuth (the streaming API is not counted)."""
+    names = set()
+    for rule in app.url_map.iter_rules():
+        streaming = rule.rule.startswith("/api/v1/streaming")
+        if rule.rule.startswith(API_PREFIXES) and not streaming and "." in rule.endpoint:
+            names.add(rule.endpoint.rsplit(".", 1)[0])
+    return names
+
+
 def install(app: Quart, limiter: Limiter | None = None) -> Limiter:
+    """Count requests to the API and OAuth blueprints (call once every blueprint is registered).
+
+    The hooks hang on those blueprints only: discovery, ActivityPub and web pages, the hottest GETs,
+    do not pay for them."""
     limiter = limiter or Limiter()
 
-    @app.before_request
     async def check() -> Response | None:
-        if not request.path.startswith(("/api/", "/oauth/")) or request.path.startswith("/api/v1/streaming"):
+        if not request.path.startswith(API_PREFIXES):
             return None
-        checks = [("ip", request.remote_addr or "-", limiter.api)]
+        checks = [("ip", client_ip(request), limiter.api)]
         token = _token_key()
         if token:
             checks.append(("token", token, limiter.api))
@@ -75,13 +92,15 @@ def install(app: Quart, limiter: Limiter | None = None) -> Limiter:
             return resp
         return None
 
-    @app.after_request
     async def headers(resp: Response) -> Response:
         rate = getattr(g, "rate", None)
         if rate is not None and resp.status_code != 429:
             _headers(resp, rate)
         return resp
 
+    for name in api_blueprints(app):
+        app.before_request_funcs.setdefault(name, []).append(check)
+        app.after_request_funcs.setdefault(name, []).append(headers)
     return limiter
 
 

@@ -1,11 +1,12 @@
-"""GET /api/v2/search: accounts by handle (resolved by WebFinger when resolve=true) and statuses by URL."""
+"""GET /api/v2/search: accounts by handle (resolved by WebFinger when resolve=true) and statuses by URL.
+find_accounts() is the account part, shared with GET /api/v1/accounts/search (compat.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from quart import Blueprint, Response
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from fedi.activitystreams import get_id
 from fedi.actors import get_actor, host_of, resolve_handle
@@ -13,7 +14,7 @@ from fedi.admin import is_blocked
 from fedi.api.auth import optional_account
 from fedi.api.serializers import accounts_json, statuses_json
 from fedi.errors import BadRequest, FediError, RemoteError
-from fedi.models import Account, Post
+from fedi.models import Account, Follow, Post
 from fedi.web.common import as_bool, int_param, json_response, params, st
 from inbox.notes import is_post, store_note
 
@@ -49,6 +50,32 @@ async def _resolve_url(url: str) -> tuple[list[Account], list[Post]]:
         return [], []
 
 
+async def find_accounts(q: str, *, limit: int, resolve: bool, offset: int = 0,
+                        following_of: Account | None = None) -> list[Account]:
+    """Accounts for a search: user@host exactly (found by WebFinger when `resolve`), else by part of the
+    username or display name, exact usernames first; only those `following_of` follows, when given."""
+    query = Account.filter(suspended=False)
+    if following_of is not None:
+        query = query.filter(id__in=Subquery(Follow.filter(follower_id=following_of.id, accepted=True)
+                                             .values("target_id")))
+    term = q.strip().lstrip("@")
+    user, _, host = term.partition("@")
+    if host:
+        if resolve and offset == 0:
+            try:
+                found = await resolve_handle(st(), q)
+            except FediError:
+                return []
+            return [found] if following_of is None or await query.filter(id=found.id).exists() else []
+        local = host.lower() == st().cfg.domain
+        query = query.filter(username__iexact=user, domain=None if local else host.lower())
+    else:
+        query = query.filter(Q(username__icontains=term) | Q(display_name__icontains=term),
+                             actor_type__in=["Person", "Service", "Group"])
+    found_page = list(await query.order_by("id").offset(offset).limit(limit))
+    return sorted(found_page, key=lambda a: a.username.lower() != user.lower())
+
+
 @bp.get("/api/v1/search")
 @bp.get("/api/v2/search")
 async def search() -> Response:
@@ -67,22 +94,10 @@ async def search() -> Response:
             accounts, posts = await _resolve_url(q)
         else:
             posts = list(await Post.filter(Q(uri=q) | Q(url=q), deleted_at=None).limit(1))
-    elif "@" in q.lstrip("@") and kind in (None, "accounts"):
-        user, _, host = q.lstrip("@").partition("@")
-        if resolve:
-            try:
-                accounts = [await resolve_handle(st(), q)]
-            except FediError:
-                accounts = []
-        else:
-            local = host.lower() == st().cfg.domain
-            accounts = list(await Account.filter(username__iexact=user, domain=None if local else host.lower(),
-                                                 suspended=False).limit(limit))
     elif kind in (None, "accounts"):
-        term = q.lstrip("@")
-        accounts = list(await Account.filter(Q(username__icontains=term) | Q(display_name__icontains=term),
-                                             suspended=False, actor_type__in=["Person", "Service", "Group"])
-                        .limit(limit))
+        following = viewer if viewer is not None and as_bool(args.get("following", False), "following") else None
+        accounts = await find_accounts(q, limit=limit, resolve=resolve, offset=int_param(args, "offset", 0, 0, 10_000),
+                                       following_of=following)
     out: dict[str, Any] = {"accounts": [], "statuses": [], "hashtags": []}
     if kind in (None, "accounts"):
         out["accounts"] = await accounts_json(st(), accounts)

@@ -6,8 +6,10 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from fedi.models import Account, Bookmark, Follow, Like, Media, Notification, Post
+from fedi.filters import Match, active_filters
+from fedi.models import Account, Bookmark, Filter, FilterKeyword, FilterStatus, Follow, Like, Media, Notification, Post
 from fedi.state import State
+from fedi.text import strip_html
 
 Doc = dict[str, Any]
 
@@ -85,8 +87,13 @@ def credentials_json(state: State, m: Media) -> Doc:
             "trusted": bool(p.get("trusted")), "errors": p.get("errors", []), "original_url": original}
 
 
-async def statuses_json(state: State, posts: list[Post], viewer: Account | None) -> list[Doc]:
-    """Serialise many statuses with a fixed number of queries (reblogged originals included)."""
+async def statuses_json(state: State, posts: list[Post], viewer: Account | None,
+                        context: str | None = None) -> list[Doc]:
+    """Serialise many statuses with a fixed number of queries (reblogged originals included).
+    With a `context` (home, public, thread, account, notifications), the viewer's own filters for it
+    fill `filtered`; `without_hidden()` then drops what a hide filter matched."""
+    if not posts:
+        return []
     originals = [p for p in posts if p.reblog_of_id is not None]
     inner = {p.id: p for p in await Post.filter(id__in=[p.reblog_of_id for p in originals])}
     everything = list({p.id: p for p in [*posts, *inner.values()]}.values())
@@ -107,6 +114,18 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None)
             "reblog_of_id", flat=True))
     parents = {p.in_reply_to_id for p in everything if p.in_reply_to_id}
     parent_authors = dict(await Post.filter(id__in=parents).values_list("id", "account_id")) if parents else {}
+    rules = await active_filters(viewer.id, context) if viewer is not None and context else None
+    matched: dict[int, list[Doc]] = {}
+
+    def user_filters(p: Post) -> list[Doc]:
+        """What the viewer's filters say of a status (of the boosted one, for a boost); never their own."""
+        proper = inner.get(p.reblog_of_id, p) if p.reblog_of_id else p
+        if rules is None or viewer is None or proper.account_id == viewer.id:
+            return []
+        if proper.id not in matched:
+            text = _filter_text(proper, media.get(proper.id, [])) if rules.any_keyword is not None else ""
+            matched[proper.id] = [filter_result_json(m) for m in rules.match(proper.id, text)]
+        return matched[proper.id]
 
     def one(p: Post) -> Doc:
         reblog = one(inner[p.reblog_of_id]) if p.reblog_of_id in inner else None
@@ -132,12 +151,25 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None)
         if viewer is not None and viewer.ai_filter == "blur" and p.ai_generated and not p.local:
             doc["sensitive"] = True
             doc["spoiler_text"] = doc["spoiler_text"] or "AI-generated image"
-            from fedi.api.extras import ai_filter_json
             doc["filtered"] = [{"filter": ai_filter_json(viewer), "keyword_matches": None,
                                 "status_matches": [str(p.id)]}]
+        doc["filtered"] = doc["filtered"] + user_filters(p)
         return doc
 
     return [one(p) for p in posts]
+
+
+def _filter_text(p: Post, media: list[Doc]) -> str:
+    """What keyword filters look at: content warning, text, image descriptions, the public prompt."""
+    parts = [p.spoiler_text, strip_html(p.content), *(m["description"] or "" for m in media)]
+    if p.prompt and not p.prompt_private:
+        parts.append(p.prompt)
+    return "\n".join(parts)
+
+
+def without_hidden(docs: list[Doc]) -> list[Doc]:
+    """The statuses no `hide` filter matched (for timelines; a status asked for by id is kept)."""
+    return [d for d in docs if not any(f["filter"]["filter_action"] == "hide" for f in d["filtered"])]
 
 
 def fedi_json(p: Post, viewer: Account | None) -> Doc:
@@ -162,10 +194,62 @@ async def status_json(state: State, post: Post, viewer: Account | None) -> Doc:
     return (await statuses_json(state, [post], viewer))[0]
 
 
-async def notifications_json(state: State, rows: list[Notification], viewer: Account) -> list[Doc]:
+async def notifications_json(state: State, rows: list[Notification], viewer: Account, *,
+                             hide_filtered: bool = False) -> list[Doc]:
+    """Notifications, their statuses filtered in the `notifications` context; with `hide_filtered`, those
+    whose status a hide filter matched are left out."""
     posts = [n.post for n in rows if n.post is not None]
-    statuses = {int(d["id"]): d for d in await statuses_json(state, posts, viewer)} if posts else {}
+    statuses = {int(d["id"]): d for d in await statuses_json(state, posts, viewer, "notifications")} \
+        if posts else {}
+    if hide_filtered:
+        shown = {int(d["id"]) for d in without_hidden(list(statuses.values()))}
+        rows = [n for n in rows if n.post_id is None or n.post_id in shown]
     accounts = await accounts_json(state, [n.from_account for n in rows])
     return [{"id": str(n.id), "type": n.type, "created_at": iso(n.created_at), "account": acc,
              "status": statuses.get(n.post_id) if n.post_id else None, "group_key": f"ungrouped-{n.id}"}
             for n, acc in zip(rows, accounts, strict=True)]
+
+
+# -- filters (Mastodon filters v2, and the v1 view of their keywords) ------------------------------------
+
+AI_FILTER_ID = "fedi-ai"
+
+
+def ai_filter_json(account: Account) -> Doc | None:
+    """The reader's AI-label setting, as the Mastodon filter apps already know how to apply."""
+    if account.ai_filter == "show":
+        return None
+    return {"id": AI_FILTER_ID, "title": "AI-generated images from other servers", "context": ["home", "public"],
+            "expires_at": None, "filter_action": "hide" if account.ai_filter == "hide" else "warn",
+            "keywords": [], "statuses": []}
+
+
+def filter_keyword_json(k: FilterKeyword) -> Doc:
+    return {"id": str(k.id), "keyword": k.keyword, "whole_word": k.whole_word}
+
+
+def filter_status_json(s: FilterStatus) -> Doc:
+    return {"id": str(s.id), "status_id": str(s.post_id)}
+
+
+def filter_json(f: Filter, keywords: list[FilterKeyword] | None = None,
+                statuses: list[FilterStatus] | None = None) -> Doc:
+    """A Filter; with its keywords and statuses when given (a FilterResult's filter has neither)."""
+    doc: Doc = {"id": str(f.id), "title": f.title, "context": list(f.context or []),
+                "expires_at": iso(f.expires_at), "filter_action": f.action}
+    if keywords is not None:
+        doc["keywords"] = [filter_keyword_json(k) for k in keywords]
+    if statuses is not None:
+        doc["statuses"] = [filter_status_json(s) for s in statuses]
+    return doc
+
+
+def filter_result_json(m: Match) -> Doc:
+    return {"filter": filter_json(m.rule), "keyword_matches": m.keywords or None,
+            "status_matches": [str(i) for i in m.statuses] or None}
+
+
+def filter_v1_json(f: Filter, k: FilterKeyword) -> Doc:
+    """A keyword as Mastodon's v1 filter (one phrase per filter)."""
+    return {"id": str(k.id), "phrase": k.keyword, "context": list(f.context or []), "whole_word": k.whole_word,
+            "expires_at": iso(f.expires_at), "irreversible": f.action == "hide"}

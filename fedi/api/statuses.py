@@ -8,7 +8,7 @@ from typing import Any
 from quart import Blueprint, Response
 
 from fedi.api.auth import optional_account, require_account
-from fedi.api.serializers import status_json, statuses_json
+from fedi.api.serializers import status_json, statuses_json, without_hidden
 from fedi.errors import BadRequest, NotFound, Unprocessable
 from fedi.generation import GenerationRequest
 from fedi.generation_meta import Generation
@@ -150,7 +150,7 @@ def reuse(post: Post) -> dict[str, Any]:
 async def get_status(post_id: str) -> Response:
     viewer = await optional_account()
     post = await visible_post(post_id, viewer)
-    return json_response(await status_json(st(), post, viewer))
+    return json_response((await statuses_json(st(), [post], viewer, "thread"))[0])
 
 
 @bp.delete("/api/v1/statuses/<post_id>")
@@ -200,8 +200,9 @@ async def context(post_id: str) -> Response:
         children = [c for c in children if await can_see(c, viewer)]
         descendants.extend(children)
         frontier = [c.id for c in children]
-    return json_response({"ancestors": await statuses_json(st(), ancestors, viewer),
-                          "descendants": await statuses_json(st(), descendants, viewer)})
+    docs = await statuses_json(st(), ancestors + descendants, viewer, "thread")
+    return json_response({"ancestors": without_hidden(docs[:len(ancestors)]),
+                          "descendants": without_hidden(docs[len(ancestors):])})
 
 
 async def _act(post_id: str, action: str) -> Response:

@@ -9,7 +9,7 @@ from tortoise.expressions import Q, Subquery
 
 from fedi.api.auth import optional_account, require_account
 from fedi.api.paging import page, paged_response
-from fedi.api.serializers import statuses_json
+from fedi.api.serializers import statuses_json, without_hidden
 from fedi.models import Account, Block, Follow, Post
 from fedi.web.common import as_bool, params, st
 
@@ -34,7 +34,7 @@ async def home() -> Response:
     query = Post.filter(deleted_at=None).filter(
         Q(account_id=me.id) | Q(account_id__in=followed or [0], visibility__in=["public", "unlisted", "private"]))
     posts = await page(ai_filter(query, me), args)
-    return paged_response(await statuses_json(st(), posts, me), [p.id for p in posts])
+    return paged_response(without_hidden(await statuses_json(st(), posts, me, "home")), [p.id for p in posts])
 
 
 @bp.get("/api/v1/timelines/public")
@@ -49,7 +49,7 @@ async def public() -> Response:
     if as_bool(args.get("only_media", False), "only_media"):
         query = query.filter(media__id__not_isnull=True).distinct()
     posts = await page(ai_filter(query, viewer), args)
-    return paged_response(await statuses_json(st(), posts, viewer), [p.id for p in posts])
+    return paged_response(without_hidden(await statuses_json(st(), posts, viewer, "public")), [p.id for p in posts])
 
 
 @bp.get("/api/v1/timelines/tag/<tag>")
@@ -60,4 +60,4 @@ async def tag(tag: str) -> Response:
     posts = [p for p in await page(candidates, {**args, "limit": 200}, maximum=200)
              if any(t.get("name", "").lstrip("#").lower() == tag.lower() for t in p.tags)]
     posts = posts[: int(args.get("limit") or 20)]
-    return paged_response(await statuses_json(st(), posts, viewer), [p.id for p in posts])
+    return paged_response(without_hidden(await statuses_json(st(), posts, viewer, "public")), [p.id for p in posts])

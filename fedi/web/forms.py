@@ -17,6 +17,7 @@ from fedi.models import Account, Follow, Post
 from fedi.text import render as render_text
 from fedi.text import strip_html
 from fedi.uploads import store_upload
+from fedi.web.clientip import client_ip
 from fedi.web.common import st
 from fedi.web.pages import post_href, profile_href
 from fedi.web.session import (
@@ -72,7 +73,7 @@ async def login() -> Response:
         username = user
     password = str(form.get("password", ""))[:1000]
     nxt = safe_next(form.get("next"))
-    ip = request.remote_addr or "-"
+    ip = client_ip(request)
     throttle = login_throttle()
     wait = throttle.retry_after(username, ip)
     if wait:
@@ -232,7 +233,7 @@ async def password_submit() -> Response:
     me = await require_user()
     form = await request.form
     current, new = str(form.get("current_password", ""))[:1000], str(form.get("new_password", ""))[:1000]
-    ip = request.remote_addr or "-"
+    ip = client_ip(request)
     throttle = login_throttle()
     error, status = None, 400
     if throttle.retry_after(me.username, ip):

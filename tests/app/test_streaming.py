@@ -363,3 +363,25 @@ async def test_websocket_refuses_bad_tokens_and_checks_scopes(app_ctx):
         async with asyncio.timeout(5):
             first = orjson.loads(await ws.receive())
         assert first["event"] == "update" and orjson.loads(first["payload"])["id"] == later["id"]
+
+
+async def test_a_post_committed_after_a_later_id_still_streams(app_ctx):
+    """On PostgreSQL a transaction can commit a lower id after a higher one was streamed: the hub looks back."""
+    from fedi.models import Post
+    inst = app_ctx
+    _, token = await inst.user("alice")
+    gap = await _post(inst, token, "to be made a gap")
+    row = await Post.get(id=int(gap["id"]))
+    await Post.filter(id=row.id).delete()
+    async with event_stream(inst, "/api/v1/streaming/public/local") as stream:
+        newer = await _post(inst, token, "newer")
+        assert orjson.loads(await stream.next("update"))["id"] == newer["id"]
+        values = {name: getattr(row, name) for name in Post._meta.db_fields if name != "id"}
+        values["account_id"] = row.account_id
+        await Post.create(id=row.id, **values)    # the lower id appears only now
+        assert orjson.loads(await stream.next("update"))["id"] == gap["id"]
+        await asyncio.sleep(3 * POLL)
+        latest = await _post(inst, token, "latest")
+        seen: list[tuple[str, str]] = []
+        assert orjson.loads(await stream.next("update", seen))["id"] == latest["id"]
+        assert seen == []   # nothing streamed twice
