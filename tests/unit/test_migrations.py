@@ -33,3 +33,27 @@ async def test_upgrade_from_the_first_schema_keeps_rows(database_url, tmp_path):
         assert (token.revoked, token.account_id, token.app_id) == (False, 1, None)
     finally:
         await close_db()
+
+
+async def test_every_lookup_column_is_indexed(database_url, tmp_path):
+    """The indexes of 0005 exist after all migrations (a later SQLite table rebuild must not drop them)."""
+    import importlib
+    indexes = importlib.import_module("fedi.migrations.0005_indexes")
+    cfg = Config(domain="x.test", data_dir=tmp_path, database_url=database_url)
+    config = tortoise_config(db_url(cfg))
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+    try:
+        conn = get_connection("default")
+        await MigrationExecutor(conn, config["apps"]).migrate()
+        missing = [(table, cols) for table, cols in indexes.INDEXES
+                   if not indexes.covered(cols, await indexes.existing_indexes(conn, table))]
+        assert missing == []
+        # and the queries use them: a profile's posts, a post's images
+        if conn.capabilities.dialect == "sqlite":
+            plan = await conn.execute_query_dict(
+                "EXPLAIN QUERY PLAN SELECT * FROM posts WHERE account_id = 1 ORDER BY id DESC LIMIT 20")
+            assert any("ix_posts_account_id_id" in row["detail"] for row in plan), plan
+            plan = await conn.execute_query_dict("EXPLAIN QUERY PLAN SELECT * FROM media WHERE post_id = 1")
+            assert any("ix_media_post_id" in row["detail"] for row in plan), plan
+    finally:
+        await close_db()
