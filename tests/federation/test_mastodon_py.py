@@ -23,7 +23,7 @@ from tests.helpers import png_bytes
 
 mastodon = pytest.importorskip("mastodon")
 
-# Mastodon.py warns that a 4.3.0 server should list "api_versions" in /api/v2/instance (fedi does not yet)
+# Mastodon.py warns about servers reporting 4.3.0 whatever /api/v2/instance says of api_versions
 pytestmark = [pytest.mark.federation,
               pytest.mark.filterwarnings("ignore:Mastodon version is detected as >= 4.3.0")]
 
