@@ -448,9 +448,10 @@ async def delivery_summary() -> list[dict[str, Any]]:
     return sorted(hosts.values(), key=lambda h: (-(h["pending"] + h["dead"]), h["host"]))
 
 
-async def retry_dead(post_id: int | None = None) -> int:
+async def retry_dead(post_id: int | None = None, progress: Progress | None = None) -> int:
     """Requeue dead deliveries (due now, attempts from zero), except to blocked servers and from
-    suspended accounts; hosts they go to are no longer marked unavailable."""
+    suspended accounts; hosts they go to are no longer marked unavailable. progress(done, total) is
+    called per batch of 500."""
     query = Delivery.filter(state="dead")
     if post_id is not None:
         query = query.filter(post_id_ref=post_id)
@@ -459,13 +460,16 @@ async def retry_dead(post_id: int | None = None) -> int:
     suspended = set(await Account.filter(id__in=list({r["sender_id"] for r in rows}) or [0], suspended=True,
                                          gone=False).values_list("id", flat=True))
     ids = [r["id"] for r in rows if not blocked_by(r["host"], blocked) and r["sender_id"] not in suspended]
-    hosts = list({r["host"] for r in rows if r["id"] in set(ids)})
+    keep = set(ids)
+    hosts = list({r["host"] for r in rows if r["id"] in keep})
 
     async def work() -> int:
         n = 0
         for i in range(0, len(ids), 500):
             n += await Delivery.filter(id__in=ids[i:i + 500], state="dead").update(
                 state="pending", attempts=0, next_try=datetime.now(UTC))
+            if progress is not None:
+                progress(min(i + 500, len(ids)), len(ids))
         if hosts:
             await Host.filter(domain__in=hosts).update(unavailable=False, failure_days=[])
         return n

@@ -1,4 +1,4 @@
-"""The `fedi` command: serve, user, token create, post, generate, deliveries, domain, doctor, demo."""
+"""The `fedi` command: serve, user, token create, post, generate, deliveries, domain, doctor, db copy, demo."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from tortoise.exceptions import BaseORMException
 
-from fedi import __version__
+from fedi import __version__, progress
 from fedi.config import Config
 from fedi.errors import ConfigError, FediError
 
@@ -65,6 +65,21 @@ async def _find_post(ref: str, *, deleted: bool = False) -> Any:
     if post is None or (post.deleted_at is not None and not deleted):
         raise CliError(f"no such post: {ref}")
     return post
+
+
+COPY_HELP = """Copy every table of this instance's database (FEDI_DATABASE_URL, or the SQLite file in
+FEDI_DATA_DIR) into the database named by --to, typically an empty PostgreSQL database.
+
+Stop `fedi serve` first and back up: the copy reads a stopped instance. The target gets fedi's schema
+(the migrations `fedi serve` applies), then all rows in one transaction, ids, timestamps and JSON as they
+are; sequences are moved past the largest ids and the row counts are checked before the commit, so
+either everything is copied or nothing. A target that already holds fedi data is refused (see
+--replace). The source is not changed, except that pending migrations are applied to it first.
+
+Media files are not copied: they stay in FEDI_DATA_DIR (media/, originals/); keep that folder.
+Afterwards set FEDI_DATABASE_URL to the target, start fedi, run `fedi doctor`.
+
+Example: fedi db copy --to postgres://fedi@127.0.0.1:5432/fedi"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,6 +145,13 @@ def _parser() -> argparse.ArgumentParser:
     domain.add_parser("unblock", help="lift a block").add_argument("domain")
     domain.add_parser("list", help="blocked domains").add_argument("--json", action="store_true")
     sub.add_parser("doctor", help="check the configuration, database, folders, disk, DNS and queues")
+    db = sub.add_parser("db", help="database tools").add_subparsers(dest="action", required=True)
+    copy = db.add_parser("copy", help="copy this instance's data into another (empty) database, e.g. PostgreSQL",
+                         description=COPY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    copy.add_argument("--to", required=True, metavar="URL", help="the target: postgres://user@host:port/db")
+    copy.add_argument("--replace", action="store_true",
+                      help="the target already holds fedi data: delete it and copy over it (in the same transaction)")
+    copy.add_argument("--batch-size", type=int, default=1000, metavar="N", help="rows per batch (default 1000)")
     demo = sub.add_parser("demo", help="a local instance on 127.0.0.1:8000 with a demo account")
     demo.add_argument("--port", type=int, default=8000)
     return p
@@ -197,48 +219,13 @@ async def cmd_user_delete(cfg: Config, args: argparse.Namespace) -> None:
     if not args.yes:
         raise CliError(f"this deletes {account.username}'s posts, media and follows for good: add --yes to confirm")
     state = _state(cfg)
-    with _progress(f"deleting {account.username}'s posts") as progress:
-        result = await delete_user(state, account.username, progress)
+    with progress.bar(f"deleting {account.username}'s posts") as step:
+        result = await delete_user(state, account.username, step)
     _wake_server(cfg)
     told = "" if result.resumed else f"; Delete queued for {result.delete_queued} inbox(es)"
     again = " (finished an earlier deletion)" if result.resumed else ""
     print(f"deleted {result.username}{again}: {result.posts} posts, {result.media} media ({result.files} files), "
           f"{result.follows} follows, {result.likes} likes{told}")
-
-
-class _PlainProgress:
-    """Progress as plain lines on stderr (no rich, or not a terminal): at most one a second."""
-
-    def __init__(self, label: str) -> None:
-        self.label, self.last, self.shown = label, 0.0, False
-
-    def __call__(self, done: int, total: int) -> None:
-        import time
-        now = time.monotonic()
-        if total and (now - self.last >= 1.0 or (done >= total and self.shown)):
-            self.last, self.shown = now, True
-            print(f"{self.label}: {done}/{total}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _progress(label: str) -> Any:
-    """A progress callback (done, total): a rich bar on a terminal when rich is installed, else lines."""
-    try:
-        if not sys.stderr.isatty():
-            raise ImportError("not a terminal")
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-    except ImportError:
-        yield _PlainProgress(label)
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total or 1)
-
-        yield update
 
 
 async def cmd_domain_block(cfg: Config, args: argparse.Namespace) -> None:
@@ -340,7 +327,8 @@ async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
     post = await _find_post(args.post, deleted=True) if args.post else None
     if args.retry_dead:
         from fedi.admin import retry_dead
-        count = await retry_dead(post.id if post is not None else None)
+        with progress.bar("requeueing dead deliveries") as step:
+            count = await retry_dead(post.id if post is not None else None, step)
         _wake_server(cfg)
         print(f"{count} dead deliveries requeued")
         return
@@ -382,6 +370,25 @@ async def _deliveries_summary(args: argparse.Namespace) -> None:
         marks = "".join(f"[{m}] " for m in ("blocked", "unavailable") if r[m])
         err = (r["last_error"] or "-").splitlines()[0][:100] if r["last_error"] else "-"
         print(f"{r['host']:{width}}  {r['pending']:>7}  {r['done']:>6}  {r['dead']:>6}  {marks}{err}")
+
+
+async def cmd_db_copy(cfg: Config, args: argparse.Namespace) -> None:
+    """Not run through _with_db: it opens both databases itself (and migrates the target first)."""
+    from fedi.dbcopy import copy_database
+    if args.batch_size < 1:
+        raise CliError("--batch-size must be at least 1")
+    with progress.bars() as step:
+        result = await copy_database(cfg, args.to, replace=args.replace, batch=args.batch_size, progress=step)
+    print(f"copied {result.source} to {result.target} ({result.migrations} migration(s) applied to it first)")
+    width = max(len("table"), *(len(name) for name, _ in result.counts))
+    print(f"{'table':{width}}  {'rows':>9}")
+    for name, n in result.counts:
+        print(f"{name:{width}}  {n:>9}")
+    rate = result.rows / result.seconds if result.seconds > 0 else 0
+    print(f"{len(result.counts)} tables, {result.rows} rows, the same counts as the source, in {result.seconds:.1f} s "
+          f"({rate:.0f} rows/s)")
+    print(f"media files were not copied: they stay in {cfg.media_dir} and {cfg.data_dir / 'originals'}")
+    print(f"next: set FEDI_DATABASE_URL to {result.target} (keep FEDI_DATA_DIR), start fedi, run `fedi doctor`")
 
 
 def cmd_doctor() -> int:
@@ -449,8 +456,14 @@ def serve(cfg: Config, host: str, port: int) -> None:
         tmp.write_text(json.dumps({"url": f"http://{local_host}:{port}", "secret": secret, "pid": os.getpid()}))
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+
+        async def shutdown() -> None:
+            await stop.wait()
+            if app.state.stream_hub is not None:  # open streams end now, not after the graceful timeout
+                app.state.stream_hub.close()
+
         try:
-            await hypercorn_serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+            await hypercorn_serve(app, hc, shutdown_trigger=shutdown)  # type: ignore[arg-type]
         finally:
             with contextlib.suppress(OSError):
                 if json.loads(path.read_text()).get("pid") == os.getpid():
@@ -544,6 +557,9 @@ def main(argv: list[str] | None = None) -> int:
         cfg = Config.from_env()
         if args.command == "serve":
             serve(cfg, args.host, args.port)
+            return 0
+        if args.command == "db":
+            asyncio.run(cmd_db_copy(cfg, args))
             return 0
         command = COMMANDS[(args.command, getattr(args, "action", None))]
         asyncio.run(_with_db(cfg, lambda: command(cfg, args)))

@@ -80,7 +80,7 @@ class Config:
             raise ConfigError(f"FEDI_SCHEME must be https or http, not {scheme!r}")
         data_dir = Path(str(values.get("DATA_DIR", "./data"))).expanduser().resolve()
         db_url = str(values.get("DATABASE_URL", "")).strip() or f"sqlite://{data_dir / 'fedi.sqlite3'}"
-        db_url = _normalise_db_url(db_url)
+        db_url = normalise_db_url(db_url)
         return cls(
             domain=domain.lower(),
             scheme=scheme,
@@ -128,7 +128,7 @@ def _trusted_proxies(value: object) -> tuple[str, ...]:
         raise ConfigError(f"FEDI_TRUSTED_PROXIES must list IP addresses or networks: {exc}") from exc
 
 
-def _normalise_db_url(url: str) -> str:
+def normalise_db_url(url: str) -> str:
     """Accept sqlite:///abs/path, sqlite://path, postgres:// and postgresql:// forms."""
     if url.startswith("postgresql://"):
         return "postgres://" + url[len("postgresql://"):]
