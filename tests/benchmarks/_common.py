@@ -100,6 +100,14 @@ def _ticks(pids: set[int]) -> dict[int, int]:
     return out
 
 
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of one process so far, in clock ticks (HZ a second)."""
+    return _ticks({pid}).get(pid, 0)
+
+
 def _busy_ticks() -> int:
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     return sum(values) - values[3] - values[4]  # all but idle and iowait

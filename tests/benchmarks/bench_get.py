@@ -109,6 +109,7 @@ def main() -> int:
     hello = None
     try:
         targets: dict[str, tuple[str, dict[str, str]]] = {}
+        pids: dict[str, int] = {}   # the serving process of each target, for its CPU time per request
         for label, srv in (("", server), (f" [{args.compare}]", other)):
             if srv is None:
                 continue
@@ -118,6 +119,7 @@ def main() -> int:
                 f"{srv.base}/.well-known/webfinger?resource=acct:alice@{srv.domain}",
                 {"Accept": "application/jrd+json"})
             targets["actor" + label] = (f"{srv.base}/users/alice", {"Accept": _common.AS2})
+            pids["WebFinger" + label] = pids["actor" + label] = srv.pid
             status, doc = srv.get(f"/.well-known/webfinger?resource=acct:alice@{srv.domain}")
             assert status == 200 and doc["subject"] == f"acct:alice@{srv.domain}", (status, doc)
             status, doc = srv.get("/users/alice", accept=_common.AS2)
@@ -138,6 +140,7 @@ def main() -> int:
                         raise
                     time.sleep(0.1)
             targets["hello (Quart+hypercorn ceiling)"] = (f"http://127.0.0.1:{port}/hello", {})
+            pids["hello (Quart+hypercorn ceiling)"] = hello.pid
         for url, headers in targets.values():  # warm-up
             load(url, args.connections, 2, headers)
         results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
@@ -145,10 +148,16 @@ def main() -> int:
             _common.wait_until_quiet()
             for name, (url, headers) in targets.items():
                 foreign = _common.ForeignLoad()
+                ticks = _common.cpu_ticks(pids[name])
                 r = load(url, args.connections, args.duration, headers)
                 r["other"] = foreign.stop()
+                # CPU time of the server per request: what bounds its throughput on one core, and much
+                # steadier than requests/s on a shared VM whose speed varies from hour to hour
+                r["cpu_us"] = ((_common.cpu_ticks(pids[name]) - ticks) / _common.HZ
+                               / max(1.0, r["rps"] * args.duration) * 1e6)
                 results[name].append(r)
-                print(f"  run {run + 1} {name}: {r['rps']:.0f} req/s p50 {r['p50']:.1f} ms "
+                print(f"  run {run + 1} {name}: {r['rps']:.0f} req/s, server CPU {r['cpu_us']:.0f} us/request, "
+                      f"p50 {r['p50']:.1f} ms "
                       f"p99 {r['p99']:.1f} ms non-2xx {r['non2xx']:.0f} errors {r['errors']:.0f}; other processes "
                       f"{r['other']:.2f} cores", flush=True)
         rss = _common.rss_mb(server.pid)
@@ -158,12 +167,14 @@ def main() -> int:
             p50 = statistics.median(r["p50"] for r in rows)
             p99 = statistics.median(r["p99"] for r in rows)
             bad = sum(r["non2xx"] + r["errors"] for r in rows)
+            cpu = min(r["cpu_us"] for r in rows)
             verdict = ""
             if not name.startswith("hello"):
                 ok = rps >= TARGET_RPS and p99 < TARGET_P99_MS and not bad
                 verdict = (f"; target >= {TARGET_RPS:.0f}/s and p99 < {TARGET_P99_MS:.0f} ms: "
                            f"{'MEETS' if ok else 'MISSES'}")
-            print(f"{name}: median {rps:.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+            print(f"{name}: median {rps:.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+                  f"server CPU {cpu:.0f} us/request (best run: one core's ceiling {1e6 / cpu:.0f} req/s) "
                   f"(runs: {', '.join(format(r['rps'], '.0f') for r in rows)}; p99s: "
                   f"{', '.join(format(r['p99'], '.0f') for r in rows)} ms; non-2xx/errors {bad:.0f}; other processes "
                   f"{', '.join(format(r['other'], '.2f') for r in rows)} cores){verdict}")
