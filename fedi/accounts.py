@@ -13,13 +13,20 @@ from argon2 import PasswordHasher
 from argon2 import exceptions as argon2_exceptions
 from tortoise.exceptions import IntegrityError
 
-from fedi.errors import BadRequest, NotFound, Unauthorized
+from fedi.errors import BadRequest, NotFound, Unauthorized, Unprocessable
 from fedi.models import DEFAULT_SCOPES, Account, App, Token
 from fedi.signatures import generate_keypair
 from fedi.urls import Urls
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{1,30}$")
+USERNAME_MAX = 30
 INSTANCE_ACTOR = "instance.actor"
+MIN_PASSWORD = 8               # characters, as Mastodon
+MAX_PASSWORD = 1024            # characters; longer ones are refused before hashing
+# Names people may not sign up with (the operator still may, with `fedi user create`): Mastodon's
+# default reserved_usernames, the RFC 2142 role names for abuse reports, and the instance actor.
+RESERVED_USERNAMES = frozenset({"admin", "administrator", "help", "mod", "moderator", "root", "support",
+                                "webmaster", "abuse", "postmaster", "security", INSTANCE_ACTOR})
 
 
 _hasher = PasswordHasher()     # argon2id with the library's (RFC 9106 low-memory) parameters
@@ -83,17 +90,92 @@ async def create_user(urls: Urls, username: str, display_name: str = "", passwor
         raise BadRequest(f"invalid username {username!r}: use 1-30 of a-z, 0-9 and _")
     if await Account.filter(username=name, domain=None).exists():
         raise BadRequest(f"user {name!r} already exists")
-    private_pem, public_pem = generate_keypair()
+    # key generation and password hashing take a while: off the event loop (the server signs people up)
+    private_pem, public_pem = await asyncio.to_thread(generate_keypair)
+    password_hash = await asyncio.to_thread(hash_password, password) if password else None
     try:
         return await Account.create(
             username=name, domain=None, uri=urls.actor(name), url=urls.profile(name),
             display_name=display_name or name, inbox=urls.inbox(name), shared_inbox=urls.shared_inbox(),
             outbox=urls.outbox(name), followers_url=urls.followers(name), following_url=urls.following(name),
             key_id=urls.key_id(name), public_key_pem=public_pem, private_key_pem=private_pem,
-            password_hash=hash_password(password) if password else None,
+            password_hash=password_hash,
         )
     except IntegrityError as exc:
         raise BadRequest(f"user {name!r} already exists") from exc
+
+
+# -- self-registration (the sign-up page and POST /api/v1/accounts) -------------------------------------
+
+Problems = dict[str, list[tuple[str, str]]]      # field -> [(Mastodon error code, description)]
+
+
+class RegistrationError(Unprocessable):
+    """A sign-up refused, field by field, with Mastodon's error codes (ERR_TAKEN, ERR_RESERVED, ...)."""
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = problems
+        super().__init__("Validation failed: " + ", ".join(self.sentences()))
+
+    def sentences(self) -> list[str]:
+        """"Username has already been taken", "Password is too short (minimum is 8 characters)", ..."""
+        return [f"{field.replace('_', ' ').capitalize()} {text}"
+                for field, items in self.problems.items() for _, text in items]
+
+    def details(self) -> dict[str, list[dict[str, str]]]:
+        """Mastodon's `details` of a 422: {"username": [{"error": "ERR_TAKEN", "description": ...}]}."""
+        return {field: [{"error": code, "description": text} for code, text in items]
+                for field, items in self.problems.items()}
+
+
+def normal_username(raw: str) -> str:
+    """A name as typed into a sign-up form: without spaces or a leading @, lower case (names are case
+    insensitive: the login page lowers them too)."""
+    return raw.strip().lstrip("@").lower()
+
+
+def password_problem(password: str) -> tuple[str, str] | None:
+    """What is wrong with a new password (sign-up, password change, reset), or None."""
+    if not password:
+        return "ERR_BLANK", "can't be blank"
+    if len(password) < MIN_PASSWORD:
+        return "ERR_TOO_SHORT", f"is too short (minimum is {MIN_PASSWORD} characters)"
+    if len(password) > MAX_PASSWORD:
+        return "ERR_TOO_LONG", f"is too long (maximum is {MAX_PASSWORD} characters)"
+    return None
+
+
+async def username_problem(name: str) -> tuple[str, str] | None:
+    """What keeps a (normalised) name from being signed up with: create_user's rule (USERNAME_RE),
+    RESERVED_USERNAMES, or an account that has or had it (the names of deleted accounts stay taken)."""
+    if not name:
+        return "ERR_BLANK", "can't be blank"
+    if len(name) > USERNAME_MAX:
+        return "ERR_TOO_LONG", f"is too long (maximum is {USERNAME_MAX} characters)"
+    if not USERNAME_RE.match(name):
+        return "ERR_INVALID", "must contain only letters, numbers and underscores"
+    if name in RESERVED_USERNAMES:
+        return "ERR_RESERVED", "is reserved"
+    if await Account.filter(username=name, domain=None).exists():
+        return "ERR_TAKEN", "has already been taken"
+    return None
+
+
+async def register_user(urls: Urls, username: str, password: str, display_name: str = "",
+                        problems: Problems | None = None) -> Account:
+    """Sign a person up: the username and password rules, then create_user. `problems` found by the
+    caller in its own fields (the API's agreement, locale) are reported together with these."""
+    found: Problems = {k: list(v) for k, v in (problems or {}).items()}
+    name = normal_username(username)
+    for field, problem in (("username", await username_problem(name)), ("password", password_problem(password))):
+        if problem is not None:
+            found.setdefault(field, []).append(problem)
+    if found:
+        raise RegistrationError(found)
+    try:
+        return await create_user(urls, name, display_name.strip()[:30], password)
+    except BadRequest as exc:      # signed up a moment ago by someone else
+        raise RegistrationError({"username": [("ERR_TAKEN", "has already been taken")]}) from exc
 
 
 async def local_user(username: str) -> Account:

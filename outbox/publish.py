@@ -185,8 +185,10 @@ async def _audience_inboxes(author: Account, post: Post) -> set[str]:
 
 
 async def edit_post(state: State, author: Account, post: Post, *, caption: str, spoiler_text: str,
-                    sensitive: bool) -> Post:
-    """Edit a post's text and content warning; an Update goes to everyone who got the Create."""
+                    sensitive: bool, descriptions: dict[int, str] | None = None) -> Post:
+    """Edit a post's text, content warning and its images' alt texts (`descriptions`: media id -> text;
+    ids of other posts' media are ignored, as Mastodon's media_attributes); an Update goes to everyone who
+    got the Create."""
     if not caption.strip() and not await Media.exists(post_id=post.id):
         raise BadRequest("a post needs text or at least one image")
     if len(caption) > 5000:
@@ -213,6 +215,11 @@ async def edit_post(state: State, author: Account, post: Post, *, caption: str, 
         post.spoiler_text, post.sensitive, post.edited_at = spoiler_text, sensitive or bool(spoiler_text), now
         await post.save()
         media = await Media.filter(post_id=post.id).order_by("position", "id")
+        for item in media:
+            text = (descriptions or {}).get(item.id)
+            if text is not None and text != item.description:
+                item.description = text[:1500]
+                await item.save(update_fields=["description"])
         note = build.note(post, author, media, state.urls)
         await enqueue(state, author, build.update(note, now), await _audience_inboxes(author, post),
                       post_id=post.id, store=False)

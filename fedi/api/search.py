@@ -1,5 +1,6 @@
 """GET /api/v2/search: accounts by handle (resolved by WebFinger when resolve=true) and statuses by URL.
-find_accounts() is the account part, shared with GET /api/v1/accounts/search (compat.py)."""
+find_accounts() is the account part, shared with GET /api/v1/accounts/search (compat.py); it and
+find_by_url() also answer the web search page (fedi/web/search.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fedi.actors import get_actor, host_of, resolve_handle
 from fedi.admin import is_blocked
 from fedi.api.auth import optional_account
 from fedi.api.serializers import accounts_json, statuses_json
+from fedi.api.statuses import can_see
 from fedi.errors import BadRequest, FediError, RemoteError
 from fedi.models import Account, Follow, Post
 from fedi.web.common import as_bool, int_param, json_response, params, st
@@ -48,6 +50,16 @@ async def _resolve_url(url: str) -> tuple[list[Account], list[Post]]:
         return [await get_actor(s, doc.get("id", url))], []
     except FediError:
         return [], []
+
+
+async def find_by_url(url: str, viewer: Account | None, *, resolve: bool) -> tuple[list[Account], list[Post]]:
+    """A pasted URL: the post (or, when `resolve`, the account) it names, fetched from its server when
+    `resolve` and not known yet; only posts `viewer` may see."""
+    if resolve:
+        accounts, posts = await _resolve_url(url)
+    else:
+        accounts, posts = [], list(await Post.filter(Q(uri=url) | Q(url=url), deleted_at=None).limit(1))
+    return accounts, [p for p in posts if await can_see(p, viewer)]
 
 
 async def find_accounts(q: str, *, limit: int, resolve: bool, offset: int = 0,
@@ -90,10 +102,7 @@ async def search() -> Response:
     accounts: list[Account] = []
     posts: list[Post] = []
     if q.startswith(("http://", "https://")):
-        if resolve:
-            accounts, posts = await _resolve_url(q)
-        else:
-            posts = list(await Post.filter(Q(uri=q) | Q(url=q), deleted_at=None).limit(1))
+        accounts, posts = await find_by_url(q, viewer, resolve=resolve)
     elif kind in (None, "accounts"):
         following = viewer if viewer is not None and as_bool(args.get("following", False), "following") else None
         accounts = await find_accounts(q, limit=limit, resolve=resolve, offset=int_param(args, "offset", 0, 0, 10_000),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from fedi.api.auth import optional_account, require_account
 from fedi.api.serializers import status_json, statuses_json, without_hidden
@@ -153,6 +154,15 @@ async def get_status(post_id: str) -> Response:
     return json_response((await statuses_json(st(), [post], viewer, "thread"))[0])
 
 
+async def remove_post(me: Account, post: Post) -> None:
+    """Delete one of `me`'s posts (a Delete goes to its audience); deleting a boost is undoing it.
+    DELETE /api/v1/statuses/:id and the web page's delete button."""
+    if post.reblog_of_id is not None:
+        await unreblog(st(), me, await Post.get(id=post.reblog_of_id))
+    else:
+        await delete_post(st(), me, post)
+
+
 @bp.delete("/api/v1/statuses/<post_id>")
 async def delete_status(post_id: str) -> Response:
     me = await require_account()
@@ -161,11 +171,33 @@ async def delete_status(post_id: str) -> Response:
         raise NotFound("Record not found")
     doc = await status_json(st(), post, me)
     doc["text"] = post.text
-    if post.reblog_of_id is not None:  # deleting a boost is undoing it
-        await unreblog(st(), me, await Post.get(id=post.reblog_of_id))
-    else:
-        await delete_post(st(), me, post)
+    await remove_post(me, post)
     return json_response(doc)
+
+
+async def media_descriptions(args: dict[str, Any]) -> dict[int, str]:
+    """New alt texts from PUT's media_attributes: a JSON list (or object) of {id, description}, or the
+    form fields media_attributes[][id] + media_attributes[][description] (also [0][id], ...)."""
+    items = args.get("media_attributes")
+    if isinstance(items, dict):
+        items = list(items.values())
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(items, list):
+        pairs = [(i.get("id"), i.get("description")) for i in items if isinstance(i, dict)]
+    elif not request.is_json:
+        form = await request.form
+        rows: dict[str, dict[str, str]] = {}
+        for key in form:
+            match = re.fullmatch(r"media_attributes\[(\d*)\]\[(id|description)\]", key)
+            if match:
+                for n, value in enumerate(form.getlist(key)):
+                    rows.setdefault(match[1] or str(n), {})[match[2]] = value
+        pairs = [(r.get("id"), r.get("description")) for r in rows.values()]
+    out: dict[int, str] = {}
+    for ident, text in pairs:
+        if text is not None and str(ident or "").isdigit():
+            out[int(str(ident))] = str(text)
+    return out
 
 
 @bp.put("/api/v1/statuses/<post_id>")
@@ -177,7 +209,8 @@ async def edit_status(post_id: str) -> Response:
     args = await params()
     post = await edit_post(st(), me, post, caption=str(args.get("status", post.text) or ""),
                            spoiler_text=str(args.get("spoiler_text", post.spoiler_text) or ""),
-                           sensitive=as_bool(args.get("sensitive", post.sensitive), "sensitive"))
+                           sensitive=as_bool(args.get("sensitive", post.sensitive), "sensitive"),
+                           descriptions=await media_descriptions(args))
     return json_response(await status_json(st(), post, me))
 
 

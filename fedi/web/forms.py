@@ -1,5 +1,5 @@
 """The web forms: sign in and out, follow by handle, settings, and the buttons under a post (like, boost,
-reply) and on follow requests. Every POST carries the session's CSRF token (checked in session.protect)."""
+bookmark, reply) and on follow requests. Every POST carries the session's CSRF token (checked in session.protect)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 from quart import Blueprint, Response, flash, redirect, request
 
-from fedi.accounts import authenticate, check_password, hash_password
+from fedi.accounts import authenticate, check_password, hash_password, password_problem
 from fedi.actors import resolve_handle
 from fedi.api.statuses import visible_post
 from fedi.db import atomic
 from fedi.errors import BadRequest, FediError, NotFound, Unauthorized
-from fedi.models import Account, Follow, Post
+from fedi.models import Account, Bookmark, Follow, Post
 from fedi.text import render as render_text
 from fedi.text import strip_html
 from fedi.uploads import store_upload
@@ -35,8 +35,6 @@ from outbox.publish import publish_post, publish_profile
 
 bp = Blueprint("forms", __name__)
 protect(bp)
-
-MIN_PASSWORD = 8
 
 
 def go(path: str) -> Response:
@@ -160,7 +158,7 @@ async def answer_request(account_id: int, decision: str) -> Response:
 @bp.post("/posts/<int:post_id>/<action>")
 async def interact(post_id: int, action: str) -> Response:
     me = await require_user()
-    if action not in ("favourite", "unfavourite", "reblog", "unreblog", "reply"):
+    if action not in ("favourite", "unfavourite", "reblog", "unreblog", "bookmark", "unbookmark", "reply"):
         raise NotFound("No such action.")
     post = await visible_post(str(post_id), me)
     if post.reblog_of_id is not None:
@@ -174,6 +172,12 @@ async def interact(post_id: int, action: str) -> Response:
         await reblog(s, me, post)
     elif action == "unreblog":
         await unreblog(s, me, post)
+    elif action == "bookmark":       # private to the person: nothing is sent (as Mastodon)
+        await Bookmark.get_or_create(account=me, post=post)
+        await flash("Bookmarked: find it under Bookmarks.")
+    elif action == "unbookmark":
+        await Bookmark.filter(account=me, post=post).delete()
+        await flash("Bookmark removed.")
     else:
         text = await form_text("status")
         if not text:
@@ -241,8 +245,8 @@ async def password_submit() -> Response:
     elif not await asyncio.to_thread(check_password, current, me.password_hash):
         throttle.failed(me.username, ip)
         error = "The current password is wrong."
-    elif len(new) < MIN_PASSWORD:
-        error = f"The new password needs at least {MIN_PASSWORD} characters."
+    elif (problem := password_problem(new)) is not None:
+        error = f"The new password {problem[1]}."
     elif new != str(form.get("confirm_password", "")):
         error = "The new passwords differ."
     if error:

@@ -1,5 +1,5 @@
-"""The pages people browse: the instance's gallery, profiles, posts, hashtags, the home feed and
-notifications (GET only; the forms are in forms.py)."""
+"""The pages people browse: the instance's gallery, profiles, posts, hashtags, the home feed, bookmarks
+and notifications (GET only; the forms are in forms.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tortoise.expressions import Q, Subquery
 from fedi.api.statuses import can_see
 from fedi.api.timelines import ai_filter
 from fedi.errors import Gone, NotFound
-from fedi.models import Account, Follow, Media, Notification, Post
+from fedi.models import Account, Bookmark, Follow, Media, Notification, Post
 from fedi.web.common import st, wants_activitypub
 from fedi.web.pages import (
     PAGE_SIZE,
@@ -123,6 +123,21 @@ async def home() -> Response:
     posts = list(await older(ai_filter(query, me)).order_by("-id").limit(PAGE_SIZE))
     return await render("home.html", cards=await build_cards(posts, me), next_url=next_page(posts, "/home"),
                         following=len(followed))
+
+
+@bp.get("/bookmarks")
+async def bookmarks() -> Response:
+    """The signed-in person's bookmarks, newest bookmark first (only they see them)."""
+    me = await current_user()
+    if me is None:
+        return login_redirect()
+    rows = list(await older(Bookmark.filter(account=me, post__deleted_at=None)).order_by("-id").limit(PAGE_SIZE)
+                .select_related("post"))
+    posts = [r.post for r in rows if await can_see(r.post, me)]
+    return await render("gallery.html", cards=await build_cards(posts, me), heading="Bookmarks",
+                        next_url=f"/bookmarks?max_id={rows[-1].id}" if len(rows) == PAGE_SIZE else None,
+                        lead="Posts you bookmarked, newest bookmark first. Only you can see this list.",
+                        empty="No bookmarks yet: use the Bookmark button under a post.")
 
 
 @bp.get("/notifications")

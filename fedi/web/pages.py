@@ -13,7 +13,7 @@ from quart import Blueprint, Response
 
 from fedi.api.serializers import account_counts
 from fedi.api.statuses import can_see
-from fedi.models import Account, Follow, Like, Media, Post
+from fedi.models import Account, Bookmark, Follow, Like, Media, Post, StatusEdit
 from fedi.text import sanitize, strip_html
 from fedi.uploads import SPDX_RE
 from fedi.web.common import st
@@ -177,10 +177,11 @@ async def post_page(post: Post, status: int = 200) -> Response:
                if await can_see(p, viewer)]
     replies = [p for p in await Post.filter(in_reply_to=post, deleted_at=None).order_by("id").limit(60)
                if await can_see(p, viewer)]
-    liked = boosted = False
+    liked = boosted = bookmarked = False
     if viewer is not None:
         liked = await Like.exists(account=viewer, post=post)
         boosted = await Post.exists(account=viewer, reblog_of=post, deleted_at=None)
+        bookmarked = await Bookmark.exists(account=viewer, post=post)
     base = st().urls.base
     first = card["images"][0] if card["images"] else None
     og = {"title": f"{author.display_name or author.username} (@{author.acct()})",
@@ -197,7 +198,17 @@ async def post_page(post: Post, status: int = 200) -> Response:
         origin=None if post.local else web_url(post.url or post.uri), ap_link=post.uri,
         can_boost=post.visibility in ("public", "unlisted"),
         can_reuse=post.ai_generated and bool(post.prompt) and not prompt_private,
-        can_remix=post.remix_allowed)
+        can_remix=post.remix_allowed, bookmarked=bookmarked, own=viewer is not None and viewer.id == author.id,
+        edited=when(post.edited_at) if post.edited_at else None, history=await edit_history(post))
+
+
+async def edit_history(post: Post) -> list[View]:
+    """The earlier versions of an edited post (StatusEdit rows, as GET /api/v1/statuses/:id/history
+    lists them), newest first: caption and content warning, and when each was written."""
+    if post.edited_at is None:
+        return []
+    return [{"content": safe_html(e.content), "spoiler": e.spoiler_text, "when": when(e.created_at),
+             "iso": e.created_at.isoformat()} for e in await StatusEdit.filter(post=post).order_by("-id")]
 
 
 def _placeholder_png(width: int, height: int, color: tuple[int, int, int]) -> bytes:

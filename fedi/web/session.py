@@ -1,5 +1,5 @@
 """Browser sessions of the web pages: the signed session cookie and its key, the signed-in account,
-CSRF tokens, login throttling, and how an HTML page is answered (templates, security headers).
+CSRF tokens, login and sign-up throttling, and how an HTML page is answered (templates, security headers).
 
 The session cookie (Quart's signed cookie) holds the account id, a per-session CSRF token and a tag of
 the password hash: changing the password ends every other session."""
@@ -33,6 +33,8 @@ COOKIE = "fedi_session"
 LOGIN_WINDOW = 300.0        # seconds
 LOGIN_LIMIT = 5             # failed logins per username and IP address in the window
 LOGIN_LIMIT_IP = 30         # failed logins per IP address, whatever the usernames, in the window
+SIGNUP_WINDOW = 300.0       # seconds
+SIGNUP_LIMIT = 25           # sign-up attempts per IP address in the window (Mastodon's throttle_sign_up_attempts)
 
 
 def load_secret_key(data_dir: Path) -> str:
@@ -199,6 +201,23 @@ def login_throttle() -> LoginThrottle:
     return current_app.extensions.setdefault("fedi_login_throttle", LoginThrottle())  # type: ignore[no-any-return]
 
 
+class SignupThrottle(LoginThrottle):
+    """Every sign-up attempt counts, made or refused, as Mastodon counts them: per IP address only."""
+
+    def wait(self, ip: str) -> int:
+        """Seconds until this address may try again; 0 when it may now."""
+        return self.retry_after("", ip)
+
+    def attempt(self, ip: str) -> None:
+        self.failed("", ip)
+
+
+def signup_throttle() -> SignupThrottle:
+    """Sign-up attempts per client address, shared by /signup and POST /api/v1/accounts."""
+    return current_app.extensions.setdefault(  # type: ignore[no-any-return]
+        "fedi_signup_throttle", SignupThrottle(SIGNUP_LIMIT, SIGNUP_LIMIT, SIGNUP_WINDOW))
+
+
 # -- answering with a page -------------------------------------------------------------------------------
 
 def content_security_policy() -> str:
@@ -223,8 +242,9 @@ def secure_headers(resp: Response) -> Response:
 async def render(template: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response:
     """A template rendered as an HTML page, with the signed-in account and the security headers."""
     viewer = await current_user()
-    body = await render_template(template, viewer=viewer, csrf_token=csrf_token,
-                                 instance_title=st().cfg.instance_title, domain=st().cfg.domain, **context)
+    cfg = st().cfg
+    body = await render_template(template, viewer=viewer, csrf_token=csrf_token, instance_title=cfg.instance_title,
+                                 domain=cfg.domain, registrations_open=cfg.registrations_open, **context)
     resp = Response(body, status=status, content_type="text/html; charset=utf-8")
     if headers:
         resp.headers.update(headers)
