@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from tortoise.expressions import F, Q
 from tortoise.functions import Count
 
-from fedi.accounts import hash_password
+from fedi.accounts import hash_password, password_problem
 from fedi.db import atomic
 from fedi.errors import BadRequest, NotFound
 from fedi.models import (
@@ -53,7 +53,6 @@ from fedi.models import (
 
 BLOCK_TTL = 2.0
 DELETE_BATCH = 200
-MIN_PASSWORD = 8
 DOMAIN_BLOCKED = "domain blocked"
 SENDER_SUSPENDED = "sender suspended"
 _LABEL = r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?"
@@ -269,8 +268,9 @@ async def set_suspended(name: str, suspended: bool, state: Any = None) -> tuple[
 async def reset_password(name: str, password: str | None = None) -> tuple[Account, str]:
     """Set a new password (a generated one when none is given); returns it."""
     account = await local_person(name)
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise BadRequest(f"a password needs at least {MIN_PASSWORD} characters")
+    problem = password_problem(password) if password is not None else None
+    if problem is not None:
+        raise BadRequest(f"the password {problem[1]}")
     new = password if password is not None else secrets.token_urlsafe(15)
     await Account.filter(id=account.id).update(password_hash=hash_password(new))
     return account, new
