@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import struct
 import zlib
+from collections.abc import AsyncIterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -146,3 +149,36 @@ class Receiver:
 
     def paths(self) -> list[str]:
         return [p for p, _, _ in self.received]
+
+
+@contextlib.asynccontextmanager
+async def served_app(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Any, int]]:
+    """fedi's app (no workers) served by hypercorn in this event loop on a free loopback port, once it
+    answers; yields (app, port). For what the test client cannot show: real sockets, hang-ups, chunking."""
+    import aiohttp
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config as HyperConfig
+
+    from fedi.app import create_app
+    from tests.federation.instance import free_port
+
+    port = free_port()
+    cfg = Config(domain=f"127.0.0.1:{port}", scheme="http", data_dir=tmp_path / "data", database_url=database_url)
+    app = create_app(cfg, workers=False)
+    hc = HyperConfig()
+    hc.bind = [f"127.0.0.1:{port}"]
+    hc.accesslog = None
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, hc, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    try:
+        async with aiohttp.ClientSession() as http, asyncio.timeout(30):
+            while True:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"http://127.0.0.1:{port}/.well-known/nodeinfo") as r:
+                        if r.status == 200:
+                            break
+                await asyncio.sleep(0.05)
+        yield app, port
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 15)

@@ -7,37 +7,17 @@ import random
 
 import aiohttp
 import orjson
-from hypercorn.asyncio import serve
-from hypercorn.config import Config as HyperConfig
 
 from fedi.accounts import create_token, create_user
-from fedi.app import create_app
-from fedi.config import Config
 from fedi.signatures import sign_headers
-from tests.federation.instance import free_port
-from tests.helpers import TestInstance, person
+from tests.helpers import TestInstance, person, served_app
 from tests.keys import ALICE_PRIVATE_PEM, ALICE_PUBLIC_PEM
 
 
 async def test_client_disconnects_mid_request_leave_the_server_working(database_url, tmp_path):
-    port = free_port()
-    cfg = Config(domain=f"127.0.0.1:{port}", scheme="http", data_dir=tmp_path / "data", database_url=database_url)
-    app = create_app(cfg, workers=False)
-    hc = HyperConfig()
-    hc.bind = [f"127.0.0.1:{port}"]
-    hc.accesslog = None
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, hc, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{port}"
-    try:
+    async with served_app(database_url, tmp_path) as (app, port):
+        base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
-            for _ in range(100):
-                try:
-                    async with http.get(f"{base}/.well-known/nodeinfo") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.05)
             alice = await create_user(app.state.urls, "alice")
             token = await create_token(alice)
             helper = TestInstance.__new__(TestInstance)
@@ -69,6 +49,3 @@ async def test_client_disconnects_mid_request_leave_the_server_working(database_
                     assert r.status == 200
                     hung_up_likes = (await r.json())["favourites_count"]
                 assert 0 <= hung_up_likes <= 1  # one actor, one like at most
-    finally:
-        stop.set()
-        await asyncio.wait_for(server, 15)

@@ -12,15 +12,10 @@ from io import BytesIO
 import aiohttp
 import orjson
 import pytest
-from hypercorn.asyncio import serve
-from hypercorn.config import Config as HyperConfig
 from quart.datastructures import FileStorage
 
-from fedi.app import create_app
-from fedi.config import Config
 from fedi.streaming import POLL
-from tests.federation.instance import free_port
-from tests.helpers import person, png_bytes
+from tests.helpers import person, png_bytes, served_app
 from tests.keys import ALICE_PRIVATE_PEM, ALICE_PUBLIC_PEM
 
 
@@ -290,55 +285,40 @@ async def test_event_stream_is_streamed_by_hypercorn_and_a_hang_up_unsubscribes(
     """A real server: the response is chunked and arrives event by event; closing the socket ends the
     subscription."""
     from fedi.accounts import create_token, create_user
-    port = free_port()
-    cfg = Config(domain=f"127.0.0.1:{port}", scheme="http", data_dir=tmp_path / "data", database_url=database_url)
-    app = create_app(cfg, workers=False)
-    hc = HyperConfig()
-    hc.bind = [f"127.0.0.1:{port}"]
-    hc.accesslog = None
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, hc, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     writer = None
-    try:
-        async with aiohttp.ClientSession() as http, asyncio.timeout(20):
-            while True:
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{port}/api/v1/streaming/health") as r:
-                        if r.status == 200:
-                            break
-                await asyncio.sleep(0.05)
-            token = await create_token(await create_user(app.state.urls, "alice"))
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(f"GET /api/v1/streaming/user HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                         f"Authorization: Bearer {token}\r\n\r\n".encode())
-            await writer.drain()
-            head = (await reader.readuntil(b"\r\n\r\n")).decode().lower()
-            assert head.startswith("http/1.1 200") and "content-type: text/event-stream" in head
-            assert "transfer-encoding: chunked" in head
-            received = b""
-            while b":)" not in received:
-                received += await reader.read(1024)
-            async with http.post(f"http://127.0.0.1:{port}/api/v1/statuses", json={"status": "live"},
-                                 headers={"Authorization": f"Bearer {token}"}) as r:
-                status = await r.json()
-            while b"\n\n" not in received.partition(b"event: update\n")[2]:
-                received += await reader.read(4096)
-            assert f'"id":"{status["id"]}"'.encode() in received
-            hub = app.state.stream_hub
-            assert len(hub.subscribers) == 1
-            writer.close()
-            await writer.wait_closed()
-            writer = None
-            for _ in range(100):  # hypercorn tells Quart of the hang-up, which cancels the response
-                if not hub.subscribers:
-                    break
-                await asyncio.sleep(0.05)
-            assert hub.subscribers == set()
-    finally:
-        if writer is not None:
-            writer.close()
-        stop.set()
-        await asyncio.wait_for(server, 15)
+    async with served_app(database_url, tmp_path) as (app, port):
+        try:
+            async with aiohttp.ClientSession() as http, asyncio.timeout(20):
+                token = await create_token(await create_user(app.state.urls, "alice"))
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(f"GET /api/v1/streaming/user HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                             f"Authorization: Bearer {token}\r\n\r\n".encode())
+                await writer.drain()
+                head = (await reader.readuntil(b"\r\n\r\n")).decode().lower()
+                assert head.startswith("http/1.1 200") and "content-type: text/event-stream" in head
+                assert "transfer-encoding: chunked" in head
+                received = b""
+                while b":)" not in received:
+                    received += await reader.read(1024)
+                async with http.post(f"http://127.0.0.1:{port}/api/v1/statuses", json={"status": "live"},
+                                     headers={"Authorization": f"Bearer {token}"}) as r:
+                    status = await r.json()
+                while b"\n\n" not in received.partition(b"event: update\n")[2]:
+                    received += await reader.read(4096)
+                assert f'"id":"{status["id"]}"'.encode() in received
+                hub = app.state.stream_hub
+                assert len(hub.subscribers) == 1
+                writer.close()
+                await writer.wait_closed()
+                writer = None
+                for _ in range(100):  # hypercorn tells Quart of the hang-up, which cancels the response
+                    if not hub.subscribers:
+                        break
+                    await asyncio.sleep(0.05)
+                assert hub.subscribers == set()
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 async def test_websocket_refuses_bad_tokens_and_checks_scopes(app_ctx):
