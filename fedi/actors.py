@@ -47,6 +47,7 @@ def _fields(doc: dict[str, Any]) -> dict[str, Any]:
         "outbox": get_id(doc.get("outbox")),
         "followers_url": get_id(doc.get("followers")),
         "following_url": get_id(doc.get("following")),
+        "featured_url": get_id(doc.get("featured")),
         "key_id": key.get("id"),
         "public_key_pem": str(key.get("publicKeyPem") or ""),
         "manually_approves_followers": bool(doc.get("manuallyApprovesFollowers")),

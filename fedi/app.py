@@ -27,6 +27,7 @@ def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = N
     from fedi.web.activitypub import bp as ap_bp
     from fedi.web.compose import bp as compose_bp
     from fedi.web.editing import bp as editing_bp
+    from fedi.web.filter_forms import bp as filter_forms_bp
     from fedi.web.forms import bp as forms_bp
     from fedi.web.gallery import bp as gallery_bp
     from fedi.web.internal import bp as internal_bp
@@ -48,8 +49,8 @@ def create_app(cfg: Config, *, workers: bool = True, http: HttpClient | None = N
     state = State(cfg=cfg, urls=urls, http=client)
     app.state = state
     configure_sessions(app, cfg)   # secret key in FEDI_DATA_DIR/secret_key (0600); HttpOnly, SameSite, Secure cookie
-    for bp in (wellknown_bp, ap_bp, inbox_bp, pages_bp, gallery_bp, forms_bp, compose_bp, editing_bp, search_bp,
-               signup_bp, internal_bp):
+    for bp in (wellknown_bp, ap_bp, inbox_bp, pages_bp, gallery_bp, forms_bp, filter_forms_bp, compose_bp, editing_bp,
+               search_bp, signup_bp, internal_bp):
         app.register_blueprint(bp)
     register_api(app)
     from fedi.api.extras import bp as extras_bp

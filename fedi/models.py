@@ -27,6 +27,7 @@ class Account(Model):
     outbox = fields.CharField(max_length=2048, null=True)
     followers_url = fields.CharField(max_length=2048, null=True)
     following_url = fields.CharField(max_length=2048, null=True)
+    featured_url = fields.CharField(max_length=2048, null=True)    # remote actors' `featured` (pinned posts)
     key_id = fields.CharField(max_length=2048, null=True, db_index=True)
     public_key_pem = fields.TextField(default="")
     private_key_pem = fields.TextField(null=True)
@@ -108,6 +109,9 @@ class Post(Model):
     published = fields.DatetimeField()
     edited_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
+    # featured on its author's profile (Mastodon's pins): set by the author for local posts, by Add/Remove
+    # to the author's featured collection for remote ones
+    pinned_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -19,6 +19,7 @@ from fedi.ids import new_id
 from fedi.models import Account, Follow, Like, Notification, Post, Tombstone
 from fedi.state import State
 from inbox.ai import remix_parent
+from inbox.featured import on_add, on_remove
 from inbox.notes import is_post, parse_time, store_note, update_note, visibility_of
 from outbox.interact import answer_follow
 
@@ -275,4 +276,6 @@ HANDLERS: dict[str, Handler] = {
     "Accept": on_accept,
     "Reject": on_reject,
     "Block": on_block,
+    "Add": on_add,
+    "Remove": on_remove,
 }

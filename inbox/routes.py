@@ -28,7 +28,10 @@ MAX_BODY = 1_000_000
 SAME_ORIGIN = {"Create", "Update", "Delete"}
 # GoToSocial sends Delete without an id, and older servers Undo/Accept/Reject without one: such an
 # activity is known by its actor and the hash of its body, so a replay is still a no-op.
-ID_OPTIONAL = {"Delete", "Undo", "Accept", "Reject"}
+ID_OPTIONAL = {"Delete", "Undo", "Accept", "Reject", "Add", "Remove"}
+# Mastodon's Add/Remove (pin, unpin) have no id and the same body every time a post is pinned again:
+# their hash also covers the signed Date header, so only a replay of the same request is a no-op.
+DATED = {"Add", "Remove"}
 
 
 def accepted() -> Response:
@@ -45,7 +48,7 @@ async def _body() -> bytes:
     return body  # type: ignore[return-value]
 
 
-def _parse(body: bytes) -> dict[str, Any]:
+def _parse(body: bytes, date: str = "") -> dict[str, Any]:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -58,7 +61,8 @@ def _parse(body: bytes) -> dict[str, Any]:
     if not actor:
         raise BadRequest("an activity needs an actor")
     if "id" not in doc and doc["type"] in ID_OPTIONAL:
-        doc["id"] = f"{actor}#fedi-body-{hashlib.sha256(body).hexdigest()}"
+        salt = date.encode() if doc["type"] in DATED else b""
+        doc["id"] = f"{actor}#fedi-body-{hashlib.sha256(body + salt).hexdigest()}"
     if not isinstance(doc.get("id"), str):
         raise BadRequest("an activity needs a string id")
     return doc
@@ -115,7 +119,7 @@ async def _refuse_blocked(s: Any, doc: dict[str, Any]) -> None:
 async def receive() -> Response:
     s = st()
     body = await _body()
-    doc = _parse(body)
+    doc = _parse(body, request.headers.get("Date", ""))
     await _refuse_blocked(s, doc)
     try:
         key = await verify_request(s, request.method, _target(), request.headers, body, doc)

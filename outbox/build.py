@@ -204,6 +204,16 @@ def announce(ident: str, actor_uri: str, object_uri: str, to: list[str], cc: lis
     return activity("Announce", ident, actor_uri, object_uri, to=to, cc=cc, published=published)
 
 
+def add(ident: str, actor_uri: str, object_uri: str, target: str) -> Doc:
+    """A post pinned: added, by IRI, to the actor's featured collection (Mastodon's AddSerializer, plus an id)."""
+    return {**activity("Add", ident, actor_uri, object_uri), "target": target}
+
+
+def remove(ident: str, actor_uri: str, object_uri: str, target: str) -> Doc:
+    """A post unpinned: removed from the actor's featured collection."""
+    return {**activity("Remove", ident, actor_uri, object_uri), "target": target}
+
+
 def undo(actor_uri: str, inner: Doc) -> Doc:
     body = {k: v for k, v in inner.items() if k != "@context"}
     return activity("Undo", f"{inner['id']}/undo", actor_uri, body, to=inner.get("to"), cc=inner.get("cc"))

@@ -1,4 +1,4 @@
-"""What a local account does to others: like, boost, follow and their undos, delivered where needed."""
+"""What a local account does to others: like, boost, follow and their undos, pins, delivered where needed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from tortoise.expressions import F
 
 from fedi.db import atomic
-from fedi.errors import BadRequest
+from fedi.errors import BadRequest, Unprocessable
 from fedi.ids import new_id
 from fedi.models import Account, Activity, Follow, Like, Notification, Post
 from fedi.state import State
@@ -109,6 +109,61 @@ async def unreblog(state: State, actor: Account, post: Post) -> Post:
 
     await atomic(work)
     state.wake_delivery()
+    return await Post.get(id=post.id)
+
+
+PIN_LIMIT = 5   # Mastodon's StatusPinValidator::PIN_LIMIT
+
+
+def pin_problem(actor: Account, post: Post) -> str | None:
+    """Why `actor` may not pin `post`, in Mastodon's words (statuses.pin_errors), or None. Unlike Mastodon
+    since 3.5, followers-only posts cannot be pinned: fedi does not serve them to anyone (no signed fetch)."""
+    if post.reblog_of_id is not None:
+        return "A boost cannot be pinned"
+    if post.account_id != actor.id:
+        return "Someone else's post cannot be pinned"
+    if post.visibility == "direct":
+        return "Posts that are only visible to mentioned users cannot be pinned"
+    if post.visibility not in ("public", "unlisted"):
+        return "Non-public toot cannot be pinned"
+    return None
+
+
+async def pin(state: State, actor: Account, post: Post) -> Post:
+    """Feature one's own post on one's profile (at most PIN_LIMIT); an Add goes to the followers.
+    Pinning a pinned post changes nothing."""
+    problem = pin_problem(actor, post)
+    if problem is not None:
+        raise Unprocessable(f"Validation failed: {problem}")
+
+    async def work() -> bool:
+        if await Post.exists(id=post.id, pinned_at__not_isnull=True):
+            return False
+        if await Post.filter(account_id=actor.id, pinned_at__not_isnull=True, deleted_at=None).count() >= PIN_LIMIT:
+            raise Unprocessable("Validation failed: You have already pinned the maximum number of posts")
+        await Post.filter(id=post.id).update(pinned_at=datetime.now(UTC))
+        doc = build.add(f"{actor.uri}#add/{uuid.uuid4().hex}", actor.uri, post.uri, state.urls.featured(actor.username))
+        await enqueue(state, actor, doc, await follower_inboxes(actor), post_id=post.id, store=False)
+        return True
+
+    if await atomic(work):
+        state.wake_delivery()
+    return await Post.get(id=post.id)
+
+
+async def unpin(state: State, actor: Account, post: Post) -> Post:
+    """Take one's post off one's profile; a Remove goes to the followers. Anything else is a no-op."""
+
+    async def work() -> bool:
+        if not await Post.filter(id=post.id, account_id=actor.id, pinned_at__not_isnull=True).update(pinned_at=None):
+            return False
+        doc = build.remove(f"{actor.uri}#remove/{uuid.uuid4().hex}", actor.uri, post.uri,
+                           state.urls.featured(actor.username))
+        await enqueue(state, actor, doc, await follower_inboxes(actor), post_id=post.id, store=False)
+        return True
+
+    if await atomic(work):
+        state.wake_delivery()
     return await Post.get(id=post.id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, request
+from tortoise.queryset import QuerySet
 
 from fedi.api.auth import optional_account, require_account
 from fedi.api.paging import page, paged_response
@@ -14,7 +15,7 @@ from fedi.errors import BadRequest, NotFound
 from fedi.models import Account, Block, Follow, Post
 from fedi.text import render
 from fedi.uploads import store_upload
-from fedi.web.common import as_bool, json_response, params, st
+from fedi.web.common import as_bool, int_param, json_response, params, st
 from outbox.interact import answer_follow, follow, unfollow
 from outbox.publish import publish_profile
 
@@ -94,14 +95,27 @@ async def account_statuses(account_id: str) -> Response:
             follower=viewer, target=account, accepted=True)):
         visible.append("private")
     query = Post.filter(account=account, deleted_at=None, visibility__in=visible)
-    if str(args.get("pinned", "")).lower() in ("1", "true"):
-        return json_response([])   # fedi has no pinned posts (its featured collection is empty)
     if str(args.get("exclude_reblogs", "")).lower() in ("1", "true"):
         query = query.filter(reblog_of=None)
     if str(args.get("only_media", "")).lower() in ("1", "true"):
         query = query.filter(media__id__not_isnull=True).distinct()
+    if str(args.get("pinned", "")).lower() in ("1", "true"):
+        return await _pinned(query.filter(pinned_at__not_isnull=True, reblog_of=None), args, viewer)
     posts = await page(query, args)
     return paged_response(without_hidden(await statuses_json(st(), posts, viewer, "account")), [p.id for p in posts])
+
+
+async def _pinned(query: QuerySet[Post], args: dict[str, Any], viewer: Account | None) -> Response:
+    """An account's pinned posts, newest pin first, in one page (a local account has at most 5): no Link
+    header; max_id/since_id/min_id still bound the ids, so a client that pages anyway gets no repeats."""
+    for name, op in (("max_id", "lt"), ("since_id", "gt"), ("min_id", "gt")):
+        if args.get(name) not in (None, ""):
+            try:
+                query = query.filter(**{f"id__{op}": int(args[name])})
+            except (TypeError, ValueError) as exc:
+                raise BadRequest(f"{name} must be an id") from exc
+    posts = await query.order_by("-pinned_at", "-id").limit(int_param(args, "limit", 20, 1, 40))
+    return json_response(without_hidden(await statuses_json(st(), list(posts), viewer, "account")))
 
 
 async def _follow_list(account_id: str, *, followers: bool) -> Response:

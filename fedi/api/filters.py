@@ -43,7 +43,6 @@ from fedi.web.common import json_response, params
 bp = Blueprint("api_filters", __name__)
 
 
-
 async def _me(write: bool = False) -> Account:
     return await require_account("write:filters" if write else "read:filters")
 
@@ -121,10 +120,9 @@ async def list_filters() -> Response:
     return json_response(([ai] if ai else []) + docs)
 
 
-@bp.post("/api/v2/filters")
-async def create_filter() -> Response:
-    me = await _me(write=True)
-    args = await params()
+async def new_filter(me: Account, args: dict[str, Any]) -> Filter:
+    """A new filter of `me` from POST /api/v2/filters' parameters (also the settings page's form): every
+    field is checked first (422, nothing written), then the filter and its keywords in one transaction."""
     title, context, action = title_of(args, ""), context_of(args, True), action_of(args, "warn")
     expires = expires_of(args)
     changes, _ = await keyword_changes(args, None)
@@ -137,7 +135,13 @@ async def create_filter() -> Response:
         await _apply_keywords(row, changes, set())
         return row
 
-    return json_response(await _full_json(await atomic(work)))
+    return await atomic(work)
+
+
+@bp.post("/api/v2/filters")
+async def create_filter() -> Response:
+    me = await _me(write=True)
+    return json_response(await _full_json(await new_filter(me, await params())))
 
 
 @bp.get("/api/v2/filters/<filter_id>")

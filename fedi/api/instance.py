@@ -8,6 +8,7 @@ from fedi import __version__
 from fedi.config import Config
 from fedi.models import Account, Post
 from fedi.web.common import json_response, st
+from outbox.interact import PIN_LIMIT
 
 bp = Blueprint("api_instance", __name__)
 LIMITS = {"max_characters": 5000, "max_media_attachments": 10, "characters_reserved_per_url": 23}
@@ -34,7 +35,7 @@ async def instance_v1() -> Response:
         "thumbnail": None, "languages": ["en"], "registrations": s.cfg.registrations_open,
         "approval_required": False, "invites_enabled": False,
         "configuration": {"statuses": LIMITS, "media_attachments": MEDIA,
-                          "accounts": {"max_featured_tags": 0}},
+                          "accounts": {"max_featured_tags": 0, "max_pinned_statuses": PIN_LIMIT}},
         "contact_account": None, "rules": [],
     })
 
@@ -49,7 +50,8 @@ async def instance_v2() -> Response:
         "usage": {"users": {"active_month": await Account.filter(domain=None, actor_type="Person").count()}},
         "thumbnail": {"url": f"{s.urls.base}/headers/default.png"}, "languages": ["en"],
         "configuration": {"urls": {"streaming": _ws(s.cfg)}, "statuses": LIMITS,
-                          "media_attachments": MEDIA, "accounts": {"max_featured_tags": 0},
+                          "media_attachments": MEDIA,
+                          "accounts": {"max_featured_tags": 0, "max_pinned_statuses": PIN_LIMIT},
                           "translation": {"enabled": False}},
         "registrations": {"enabled": s.cfg.registrations_open, "approval_required": False, "message": None},
         "api_versions": {"mastodon": 2},

@@ -123,7 +123,7 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None,
         if rules is None or viewer is None or proper.account_id == viewer.id:
             return []
         if proper.id not in matched:
-            text = _filter_text(proper, media.get(proper.id, [])) if rules.any_keyword is not None else ""
+            text = filter_text(proper, media.get(proper.id, [])) if rules.any_keyword is not None else ""
             matched[proper.id] = [filter_result_json(m) for m in rules.match(proper.id, text)]
         return matched[proper.id]
 
@@ -139,7 +139,7 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None,
             "replies_count": p.replies_count, "reblogs_count": p.reblogs_count,
             "favourites_count": p.favourites_count,
             "favourited": p.id in liked, "reblogged": p.id in boosted, "muted": False, "bookmarked": p.id in marked,
-            "pinned": False, "content": p.content if reblog is None else "", "filtered": [],
+            "content": p.content if reblog is None else "", "filtered": [],
             "reblog": reblog, "application": None, "account": acc_json[p.account_id],
             "media_attachments": media.get(p.id, []),
             "mentions": [{"id": None, "username": m["name"].lstrip("@").split("@")[0], "url": m["href"],
@@ -147,6 +147,9 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None,
             "tags": [{"name": t["name"].lstrip("#"), "url": t["href"]} for t in p.tags],
             "emojis": [], "card": None, "poll": None,
         }
+        if viewer is not None and p.account_id == viewer.id and p.reblog_of_id is None \
+                and p.visibility in ("public", "unlisted"):
+            doc["pinned"] = p.pinned_at is not None    # as Mastodon: only to the author, only if it can be pinned
         doc["fedi"] = fedi_json(p, viewer)
         if viewer is not None and viewer.ai_filter == "blur" and p.ai_generated and not p.local:
             doc["sensitive"] = True
@@ -159,7 +162,7 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None,
     return [one(p) for p in posts]
 
 
-def _filter_text(p: Post, media: list[Doc]) -> str:
+def filter_text(p: Post, media: list[Doc]) -> str:
     """What keyword filters look at: content warning, text, image descriptions, the public prompt."""
     parts = [p.spoiler_text, strip_html(p.content), *(m["description"] or "" for m in media)]
     if p.prompt and not p.prompt_private:

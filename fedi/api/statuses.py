@@ -1,4 +1,4 @@
-"""Statuses: create, get, delete, context, favourite/reblog and their undos."""
+"""Statuses: create, get, delete, context, favourite/reblog and their undos, pin/unpin."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from fedi.generation_meta import Generation
 from fedi.models import Account, Follow, Media, Post
 from fedi.web.common import as_bool, json_response, params, st
 from outbox.generate import generate_and_post
-from outbox.interact import favourite, reblog, unfavourite, unreblog
+from outbox.interact import favourite, pin, reblog, unfavourite, unpin, unreblog
 from outbox.publish import delete_post, edit_post, publish_post
 
 bp = Blueprint("api_statuses", __name__)
@@ -275,3 +275,18 @@ async def boost(post_id: str) -> Response:
 async def unboost(post_id: str) -> Response:
     return await _act(post_id, "unreblog")
 
+
+
+@bp.post("/api/v1/statuses/<post_id>/pin")
+async def pin_status(post_id: str) -> Response:
+    """Feature one's own public or unlisted post on one's profile (422 with Mastodon's messages otherwise)."""
+    me = await require_account()
+    post = await pin(st(), me, await visible_post(post_id, me))
+    return json_response(await status_json(st(), post, me))
+
+
+@bp.post("/api/v1/statuses/<post_id>/unpin")
+async def unpin_status(post_id: str) -> Response:
+    me = await require_account()
+    post = await unpin(st(), me, await visible_post(post_id, me))
+    return json_response(await status_json(st(), post, me))

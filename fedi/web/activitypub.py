@@ -163,8 +163,15 @@ async def following(name: str) -> Response:
 
 @bp.get("/users/<name>/collections/featured")
 async def featured(name: str) -> Response:
-    await _user(name)
-    return ap_response(build.with_context(build.ordered_collection(st().urls.featured(name), 0, items=[])))
+    """The pinned posts, newest pin first, embedded whole as Mastodon does (at most 5: no pages)."""
+    account = await _user(name)
+    posts = await Post.filter(account=account, pinned_at__not_isnull=True, deleted_at=None, reblog_of=None,
+                              visibility__in=["public", "unlisted"]).order_by("-pinned_at", "-id")
+    media: dict[int, list[Media]] = {}
+    for m in await Media.filter(post_id__in=[p.id for p in posts]).order_by("position", "id"):
+        media.setdefault(m.post_id or 0, []).append(m)
+    notes = [build.note(p, account, media.get(p.id, []), st().urls) for p in posts]
+    return ap_response(build.with_context(build.ordered_collection(st().urls.featured(name), len(notes), items=notes)))
 
 
 @bp.get("/users/<name>/statuses/<int:post_id>/replies")

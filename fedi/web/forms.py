@@ -1,5 +1,6 @@
 """The web forms: sign in and out, follow by handle, settings, and the buttons under a post (like, boost,
-bookmark, reply) and on follow requests. Every POST carries the session's CSRF token (checked in session.protect)."""
+bookmark, reply, pin) and on follow requests. Every POST carries the session's CSRF token (checked in
+session.protect)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from fedi.accounts import authenticate, check_password, hash_password, password_
 from fedi.actors import resolve_handle
 from fedi.api.statuses import visible_post
 from fedi.db import atomic
-from fedi.errors import BadRequest, FediError, NotFound, Unauthorized
+from fedi.errors import BadRequest, FediError, NotFound, Unauthorized, Unprocessable
 from fedi.models import Account, Bookmark, Follow, Post
 from fedi.text import render as render_text
 from fedi.text import strip_html
 from fedi.uploads import store_upload
 from fedi.web.clientip import client_ip
 from fedi.web.common import st
+from fedi.web.filtering import filter_section
 from fedi.web.pages import post_href, profile_href
 from fedi.web.session import (
     current_user,
@@ -30,7 +32,7 @@ from fedi.web.session import (
     sign_in,
     sign_out,
 )
-from outbox.interact import answer_follow, favourite, follow, reblog, unfavourite, unfollow, unreblog
+from outbox.interact import answer_follow, favourite, follow, pin, reblog, unfavourite, unfollow, unpin, unreblog
 from outbox.publish import publish_post, publish_profile
 
 bp = Blueprint("forms", __name__)
@@ -158,13 +160,20 @@ async def answer_request(account_id: int, decision: str) -> Response:
 @bp.post("/posts/<int:post_id>/<action>")
 async def interact(post_id: int, action: str) -> Response:
     me = await require_user()
-    if action not in ("favourite", "unfavourite", "reblog", "unreblog", "bookmark", "unbookmark", "reply"):
+    if action not in ("favourite", "unfavourite", "reblog", "unreblog", "bookmark", "unbookmark", "reply", "pin",
+                      "unpin"):
         raise NotFound("No such action.")
     post = await visible_post(str(post_id), me)
     if post.reblog_of_id is not None:
         post = await Post.get(id=post.reblog_of_id)
     s = st()
-    if action == "favourite":
+    if action in ("pin", "unpin"):    # one's own post on one's profile; an Add/Remove goes to the followers
+        try:
+            await (pin if action == "pin" else unpin)(s, me, post)
+            await flash("Pinned to your profile." if action == "pin" else "Unpinned from your profile.")
+        except Unprocessable as exc:
+            await flash(exc.message.removeprefix("Validation failed: ") + ".")
+    elif action == "favourite":
         await favourite(s, me, post)
     elif action == "unfavourite":
         await unfavourite(s, me, post)
@@ -196,12 +205,18 @@ def settings_values(me: Account) -> dict[str, Any]:
             "locked": me.manually_approves_followers, "ai_filter": me.ai_filter, "remix_default": me.remix_default}
 
 
+async def settings_page(me: Account, status: int = 200, error: str | None = None, **filters: Any) -> Response:
+    """The settings page; `filters` are filtering.filter_section's (the new-filter form sent, its error)."""
+    return await render("settings.html", status, values=settings_values(me), error=error,
+                        **await filter_section(me, **filters))
+
+
 @bp.get("/settings")
 async def settings_form() -> Response:
     me = await current_user()
     if me is None:
         return login_redirect()
-    return await render("settings.html", values=settings_values(me), error=None)
+    return await settings_page(me)
 
 
 @bp.post("/settings")
@@ -210,8 +225,7 @@ async def settings_submit() -> Response:
     form = await request.form
     ai = str(form.get("ai_filter", me.ai_filter))
     if ai not in ("show", "blur", "hide"):
-        return await render("settings.html", 400, values=settings_values(me),
-                            error="Choose show, blur or hide for AI-labelled posts.")
+        return await settings_page(me, 400, "Choose show, blur or hide for AI-labelled posts.")
     me.display_name = str(form.get("display_name", "")).strip()[:30] or me.username
     me.summary = render_text(str(form.get("bio", "")).strip()[:500], st().urls.tag, {}, st().cfg.domain).html
     me.manually_approves_followers = form.get("locked") == "on"
@@ -222,8 +236,7 @@ async def settings_submit() -> Response:
         try:
             media = await store_upload(st(), me, avatar.read(), f"Avatar of {me.display_name}")
         except FediError as exc:
-            return await render("settings.html", exc.status, values=settings_values(me),
-                                error=f"The avatar could not be used: {exc.message}")
+            return await settings_page(me, exc.status, f"The avatar could not be used: {exc.message}")
         me.avatar_url = st().urls.media(media.file_name or "")
     await me.save()
     st().forget_local(me.username)
@@ -250,7 +263,7 @@ async def password_submit() -> Response:
     elif new != str(form.get("confirm_password", "")):
         error = "The new passwords differ."
     if error:
-        return await render("settings.html", status, values=settings_values(me), error=error)
+        return await settings_page(me, status, error)
     me.password_hash = await asyncio.to_thread(hash_password, new)
     await me.save(update_fields=["password_hash"])
     sign_in(me)             # a new session; every other one ends with the old password

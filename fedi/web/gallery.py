@@ -14,6 +14,7 @@ from fedi.api.timelines import ai_filter
 from fedi.errors import Gone, NotFound
 from fedi.models import Account, Bookmark, Follow, Media, Notification, Post
 from fedi.web.common import st, wants_activitypub
+from fedi.web.filtering import page_filters, verdict
 from fedi.web.pages import (
     PAGE_SIZE,
     avatar_src,
@@ -68,8 +69,8 @@ async def gallery() -> Response:
     with_media = Subquery(Media.filter(post_id__not_isnull=True).values("post_id"))
     query = Post.filter(local=True, deleted_at=None, reblog_of=None, visibility="public", id__in=with_media)
     posts = list(await older(query).order_by("-id").limit(PAGE_SIZE))
-    return await render("gallery.html", cards=await build_cards(posts, viewer), next_url=next_page(posts, "/"),
-                        heading=st().cfg.instance_title)
+    cards = await build_cards(posts, viewer, await page_filters(viewer, "public"))
+    return await render("gallery.html", cards=cards, next_url=next_page(posts, "/"), heading=st().cfg.instance_title)
 
 
 @bp.get("/@<name>")
@@ -108,8 +109,8 @@ async def tag_page(tag: str) -> Response:
     posts = posts[:PAGE_SIZE]
     path = f"/tags/{quote(name)}"
     next_url = next_page(posts, path) or (f"{path}?max_id={batch[-1].id}" if len(batch) == 400 else None)
-    return await render("gallery.html", cards=await build_cards(posts, viewer), next_url=next_url,
-                        heading=f"#{name}", tag=name)
+    return await render("gallery.html", cards=await build_cards(posts, viewer, await page_filters(viewer, "public")),
+                        next_url=next_url, heading=f"#{name}", tag=name)
 
 
 @bp.get("/home")
@@ -121,8 +122,8 @@ async def home() -> Response:
     query = Post.filter(deleted_at=None).filter(
         Q(account_id=me.id) | Q(account_id__in=followed or [0], visibility__in=["public", "unlisted", "private"]))
     posts = list(await older(ai_filter(query, me)).order_by("-id").limit(PAGE_SIZE))
-    return await render("home.html", cards=await build_cards(posts, me), next_url=next_page(posts, "/home"),
-                        following=len(followed))
+    return await render("home.html", cards=await build_cards(posts, me, await page_filters(me, "home")),
+                        next_url=next_page(posts, "/home"), following=len(followed))
 
 
 @bp.get("/bookmarks")
@@ -149,16 +150,21 @@ async def notifications() -> Response:
                 .select_related("from_account", "post"))
     posts = {n.post_id: n.post for n in rows if n.post is not None}
     media = await media_by_post(list(posts))
+    filters = await page_filters(me, "notifications")
     items = []
     for n in rows:
         who = n.from_account
         target = posts.get(n.post_id) if n.post_id else None
         first = media.get(n.post_id or 0, [])
+        found = verdict(filters, me, target, [m.description or "" for m in first]) if target is not None else None
+        if found is not None and found.hide:
+            continue
         items.append({"type": n.type, "who": who, "who_href": profile_href(who), "avatar": avatar_src(who),
                       "text": NOTIFICATION_TEXT.get(n.type, n.type), "when": when(n.created_at),
                       "post_href": post_href(target, me if target.account_id == me.id else await target.account)
                       if target is not None else None,
-                      "thumb": image_view(first[0], me) if first else None})
+                      "thumb": image_view(first[0], me) if first else None,
+                      "filtered": found.warn if found else [], "filter_blur": found.blur if found else []})
     requests = await Follow.filter(target=me, accepted=False).order_by("-id").select_related("follower")
     return await render("notifications.html", items=items, requests=[
         {"who": r.follower, "href": profile_href(r.follower), "avatar": avatar_src(r.follower)} for r in requests],

@@ -13,10 +13,12 @@ from quart import Blueprint, Response
 
 from fedi.api.serializers import account_counts
 from fedi.api.statuses import can_see
+from fedi.filters import ActiveFilters
 from fedi.models import Account, Bookmark, Follow, Like, Media, Post, StatusEdit
 from fedi.text import sanitize, strip_html
 from fedi.uploads import SPDX_RE
 from fedi.web.common import st
+from fedi.web.filtering import filter_cards, page_filters
 from fedi.web.session import current_user, render, web_url
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
@@ -67,8 +69,10 @@ def hidden_for(viewer: Account | None, post: Post) -> bool:
     return viewer is not None and viewer.ai_filter in ("blur", "hide") and post.ai_generated and not post.local
 
 
-async def build_cards(posts: list[Post], viewer: Account | None) -> list[View]:
-    """Posts (boosts shown as what they boost) as grid cards, in a fixed number of queries."""
+async def build_cards(posts: list[Post], viewer: Account | None, filters: ActiveFilters | None = None, *,
+                      keep: bool = False) -> list[View]:
+    """Posts (boosts shown as what they boost) as grid cards, in a fixed number of queries; with the
+    viewer's `filters` for the page (filtering.page_filters), as filtering.filter_cards leaves them."""
     inner = {p.id: p for p in await Post.filter(id__in=[p.reblog_of_id for p in posts if p.reblog_of_id])}
     shown = [(p, inner.get(p.reblog_of_id) if p.reblog_of_id else p) for p in posts]
     shown = [(outer, post) for outer, post in shown if post is not None and post.deleted_at is None]
@@ -88,7 +92,7 @@ async def build_cards(posts: list[Post], viewer: Account | None) -> list[View]:
             "published_iso": post.published.isoformat() if post.published else "",
             "boosted_by": accounts[outer.account_id] if outer is not post else None,
         })
-    return cards
+    return filter_cards(cards, filters, viewer, keep=keep)
 
 
 def next_page(posts: list[Post], path: str, size: int = PAGE_SIZE) -> str | None:
@@ -103,6 +107,13 @@ async def visible_kinds(viewer: Account | None, account: Account) -> list[str]:
     return kinds
 
 
+async def pinned_cards(account: Account, viewer: Account | None, filters: ActiveFilters | None) -> list[View]:
+    """The account's pinned posts, newest pin first, for the top of its profile (as Mastodon's)."""
+    posts = await Post.filter(account=account, deleted_at=None, reblog_of=None, pinned_at__not_isnull=True,
+                              visibility__in=await visible_kinds(viewer, account)).order_by("-pinned_at")
+    return await build_cards(list(posts), viewer, filters) if posts else []
+
+
 async def profile_page(account: Account, max_id: int | None = None) -> Response:
     viewer = await current_user()
     query = Post.filter(account=account, deleted_at=None, reblog_of=None,
@@ -115,14 +126,17 @@ async def profile_page(account: Account, max_id: int | None = None) -> Response:
     if viewer is not None and viewer.id != account.id:
         relation = await Follow.get_or_none(follower=viewer, target=account)
     name = account.display_name or account.username
+    filters = await page_filters(viewer, "account")     # once for the page: pinned and other posts
     return await render("profile.html", account=account, name=name, acct=account.acct(),
                         handle=account.acct() if account.domain else f"{account.username}@{st().cfg.domain}",
                         bio=safe_html(account.summary), avatar=avatar_src(account),
                         header=account.header_url or "/headers/default.png",
                         counts={"followers": followers, "following": following, "posts": statuses},
-                        cards=await build_cards(posts, viewer), next_url=next_page(posts, profile_href(account)),
+                        cards=await build_cards(posts, viewer, filters),
+                        next_url=next_page(posts, profile_href(account)),
                         relation=relation, origin=None if account.local else web_url(account.url or account.uri),
-                        ap_link=account.uri)
+                        ap_link=account.uri,
+                        pinned=await pinned_cards(account, viewer, filters) if max_id is None else [])
 
 
 def _license(value: str | None) -> View | None:
@@ -165,10 +179,12 @@ async def linked_post(post_id: int | None, viewer: Account | None) -> View | Non
 
 
 async def post_page(post: Post, status: int = 200) -> Response:
-    """A post at full quality with its alt text, how it was made, its counts, replies and remixes."""
+    """A post at full quality with its alt text, how it was made, its counts, replies and remixes; the
+    viewer's thread filters warn about the post itself (never hide it) and apply to the rest."""
     viewer = await current_user()
     author = await post.account
-    card = (await build_cards([post], viewer))[0]
+    filters = await page_filters(viewer, "thread")
+    card = (await build_cards([post], viewer, filters, keep=True))[0]
     rows, prompt_private = generation_rows(post, viewer)
     remix_parent = await linked_post(post.remix_of_id, viewer)
     if remix_parent is None and web_url(post.remix_of_uri):
@@ -193,8 +209,8 @@ async def post_page(post: Post, status: int = 200) -> Response:
     return await render(
         "post.html", status, post=post, card=card, author=author, rows=rows, prompt_private=prompt_private,
         credentials=[credentials_view(img["media"]) for img in card["images"]], remix_parent=remix_parent,
-        reply_to=await linked_post(post.in_reply_to_id, viewer), remixes=await build_cards(remixes, viewer),
-        replies=await build_cards(replies, viewer), liked=liked, boosted=boosted, og=og,
+        reply_to=await linked_post(post.in_reply_to_id, viewer), remixes=await build_cards(remixes, viewer, filters),
+        replies=await build_cards(replies, viewer, filters), liked=liked, boosted=boosted, og=og,
         origin=None if post.local else web_url(post.url or post.uri), ap_link=post.uri,
         can_boost=post.visibility in ("public", "unlisted"),
         can_reuse=post.ai_generated and bool(post.prompt) and not prompt_private,

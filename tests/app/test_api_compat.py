@@ -160,7 +160,7 @@ async def test_empty_answers_for_features_fedi_does_not_have(app_ctx):
     await get(inst, "/api/v1/announcements", await create_token(alice, "write"), status=403)
 
 
-async def test_pinned_statuses_are_none(app_ctx):
+async def test_posts_not_pinned_are_not_listed_as_pinned(app_ctx):
     inst = app_ctx
     alice, a = await inst.user("alice")
     await post_status(inst, a, "not pinned")

@@ -136,10 +136,17 @@ def test_every_activity_validates():
         "undo": build.undo(a, follow),
         "delete": build.delete(URLS.post("alice", 42), a, [AS_PUBLIC], []),
         "update": build.update(build.note(*_note_args()), WHEN),
+        "add": build.add(f"{a}#add/1", a, URLS.post("alice", 42), URLS.featured("alice")),
+        "remove": build.remove(f"{a}#remove/1", a, URLS.post("alice", 42), URLS.featured("alice")),
     }
     for kind, doc in docs.items():
         validate("outbound", kind, build.with_context(doc))
     golden("undo_follow", docs["undo"])
+    # a pin as Mastodon's AddSerializer sends it (type, actor, object by IRI, target), plus an id
+    assert docs["add"] == {"id": f"{a}#add/1", "type": "Add", "actor": a, "object": URLS.post("alice", 42),
+                           "target": "https://pics.example/users/alice/collections/featured"}
+    with pytest.raises(SchemaError):
+        validate("outbound", "remove", {**docs["remove"], "target": URLS.followers("alice")})
 
 
 def _note_args():

@@ -231,7 +231,7 @@ def test_the_required_schema_kinds_exist() -> None:
         "follow", "undo", "like", "announce", "create", "update", "delete", "accept", "reject", "block"}
     assert schemas.kinds("outbound") == {
         "note", "actor", "create", "update", "delete", "follow", "accept", "reject", "undo", "like",
-        "announce"}
+        "announce", "add", "remove"}
 
 
 # --------------------------------------------------------------------------- outbound: strict

@@ -57,3 +57,33 @@ async def test_every_lookup_column_is_indexed(database_url, tmp_path):
             assert any("ix_media_post_id" in row["detail"] for row in plan), plan
     finally:
         await close_db()
+
+
+async def test_pins_upgrade_keeps_posts_unpinned(database_url, tmp_path):
+    """0006 adds posts.pinned_at and accounts.featured_url to existing rows, as NULL."""
+    cfg = Config(domain="x.test", data_dir=tmp_path, database_url=database_url)
+    config = tortoise_config(db_url(cfg))
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+    try:
+        conn = get_connection("default")
+        await MigrationExecutor(conn, config["apps"]).migrate([MigrationTarget("models", "0005_indexes")])
+        await conn.execute_script(
+            "INSERT INTO accounts (id, username, uri, actor_type, display_name, summary, inbox, public_key_pem, "
+            "manually_approves_followers, discoverable, bot, suspended, gone, created_at, ai_filter, remix_default) "
+            "VALUES (1, 'alice', 'https://x.test/users/alice', 'Person', 'Alice', '', "
+            "'https://x.test/users/alice/inbox', '', false, true, false, false, false, "
+            "'2026-01-01 00:00:00+00:00', 'show', true);"
+            "INSERT INTO posts (id, uri, account_id, local, text, content, visibility, sensitive, spoiler_text, "
+            "tags, mentions, \"to\", cc, favourites_count, reblogs_count, replies_count, published, created_at) "
+            "VALUES (7, 'https://x.test/users/alice/statuses/7', 1, true, 'a fox', '<p>a fox</p>', 'public', "
+            "false, '', '[]', '[]', '[]', '[]', 0, 0, 0, '2026-01-01 00:00:00+00:00', "
+            "'2026-01-01 00:00:00+00:00');")
+        await MigrationExecutor(conn, config["apps"]).migrate()
+        from fedi.models import Account, Post
+        post = await Post.get(id=7)
+        assert (post.text, post.pinned_at) == ("a fox", None)
+        assert (await Account.get(id=1)).featured_url is None
+        await Post.filter(id=7).update(pinned_at=post.published)
+        assert await Post.filter(account_id=1, pinned_at__not_isnull=True).count() == 1
+    finally:
+        await close_db()
