@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 
 from fedi.activitystreams import first_url, get_id
 from fedi.admin import is_blocked
+from fedi.db import select
 from fedi.errors import BadRequest, NotFound, RemoteError
 from fedi.http import Blocked
 from fedi.models import Account
@@ -58,23 +59,32 @@ def _fields(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def store_actor(state: State, doc: dict[str, Any]) -> Account:
-    """Insert or refresh the Account for an actor document (whose id is already trusted)."""
+async def store_actor(state: State, doc: dict[str, Any], *, absent: bool = False) -> Account:
+    """Insert or refresh the Account for an actor document (whose id is already trusted).
+
+    absent: the caller has just looked for an account with this id and found none."""
     uri = doc.get("id")
     if not isinstance(uri, str) or doc.get("type") not in ACTOR_TYPES or not doc.get("inbox"):
         raise BadRequest("not an actor document")
     if host_of(uri) == state.cfg.domain:
         raise BadRequest("refusing to overwrite a local actor")
     values = _fields(doc)
-    account = await Account.get_or_none(uri=uri)
+    account = None if absent else await Account.get_or_none(uri=uri)
     if account is None:
         try:
             account = await Account.create(uri=uri, **values)
         except IntegrityError as exc:
             # username@domain is taken by another actor id (Lemmy users and communities share
             # names): never move the existing account's follows and posts to a newcomer.
-            raise RemoteError(f"{uri} clashes with another actor named {values['username']}@{values['domain']}") \
-                from exc
+            clash = RemoteError(f"{uri} clashes with another actor named {values['username']}@{values['domain']}")
+            try:   # ... unless it is this actor, stored meanwhile by a request that fetched it too
+                account = await Account.get_or_none(uri=uri)
+            except Exception:   # a PostgreSQL transaction that the failed INSERT aborted
+                raise clash from exc
+            if account is None:
+                raise clash from exc
+            account.update_from_dict(values)
+            await account.save()
     else:
         account.update_from_dict(values)
         await account.save()
@@ -87,7 +97,8 @@ def remember_key(state: State, account: Account) -> None:
         state.keys[account.key_id] = KeyInfo(account.id, account.uri, account.public_key_pem)
 
 
-async def fetch_actor(state: State, uri: str) -> Account:
+async def fetch_actor(state: State, uri: str, *, absent: bool = False) -> Account:
+    """Fetch and store an actor; absent: no account with this id was found just now."""
     if await is_blocked(state, host_of(uri)):
         raise Blocked(f"{host_of(uri)} is blocked")
     doc = await state.http.get_json(uri, signer=state.signer)
@@ -100,7 +111,7 @@ async def fetch_actor(state: State, uri: str) -> Account:
         doc = await state.http.get_json(owner, signer=state.signer)
     if host_of(get_id(doc) or "") != host_of(uri):
         raise RemoteError(f"{uri} returned a document from another host")
-    return await store_actor(state, doc)
+    return await store_actor(state, doc, absent=absent and get_id(doc) == uri)
 
 
 async def get_actor(state: State, uri: str, *, refresh: bool = False) -> Account:
@@ -121,14 +132,21 @@ def _stale(account: Account) -> bool:
 
 async def key_for(state: State, key_id: str, *, refresh: bool = False) -> KeyInfo:
     """The public key behind a keyId: from memory, the database, or the network."""
+    owner = key_id.split("#", 1)[0]
+    absent = False
     if not refresh:
         if key_id in state.keys:
             return state.keys[key_id]
-        account = await Account.get_or_none(key_id=key_id)
-        if account is not None and account.public_key_pem:
-            remember_key(state, account)
-            return state.keys[key_id]
-    account = await fetch_actor(state, key_id.split("#", 1)[0] if "#" in key_id else key_id)
+        # One raw query for the key and for its likely owner (the keyId without its fragment): a
+        # first contact then stores the fetched actor without looking for it a second time.
+        rows = await select("SELECT id, uri, key_id, public_key_pem FROM accounts WHERE key_id = ? OR uri = ?",
+                            key_id, owner)
+        for row in rows:
+            if row["key_id"] == key_id and row["public_key_pem"]:
+                info = state.keys[key_id] = KeyInfo(row["id"], row["uri"], row["public_key_pem"])
+                return info
+        absent = not any(row["uri"] == owner for row in rows)
+    account = await fetch_actor(state, owner, absent=absent)
     if account.key_id != key_id:
         raise RemoteError(f"actor {account.uri} does not own key {key_id}")
     return state.keys[key_id]

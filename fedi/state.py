@@ -56,17 +56,30 @@ class State:
 
         Profile changes through the API invalidate it; changes from another process show within
         LOCAL_TTL seconds."""
-        now = time.monotonic()
+        hit = self._fresh_local(username)
+        if hit is not None:
+            return hit[0]
+        # A miss is one query however many requests wait for it (no thundering herd of identical
+        # queries queued on the one SQLite connection when an entry expires).
+        return await asyncio.shield(self.local_loading.get(username) or self._load_local(username))
+
+    def cached_local(self, username: str) -> Account | None:
+        """The cached local account while its entry is fresh, else None (no query is waited for)."""
+        hit = self._fresh_local(username)
+        return hit[0] if hit is not None else None
+
+    def _fresh_local(self, username: str) -> tuple[Account | None] | None:
+        """(account or None,) from a fresh cache entry, None on a miss. In an entry's last
+        LOCAL_REFRESH_AHEAD seconds one background query renews it, so busy traffic never misses."""
         hit = self.local_cache.get(username)
-        loading = self.local_loading.get(username)
-        if hit is not None and now - hit[0] < LOCAL_TTL:
-            # Renew ahead of expiry with one query, so busy traffic never sees a miss ...
-            if loading is None and now - hit[0] > LOCAL_TTL - LOCAL_REFRESH_AHEAD:
-                self._load_local(username)
-            return hit[1]
-        # ... and a miss is one query however many requests wait for it (no thundering herd of
-        # identical queries queued on the one SQLite connection when an entry expires).
-        return await asyncio.shield(loading or self._load_local(username))
+        if hit is None:
+            return None
+        age = time.monotonic() - hit[0]
+        if age >= LOCAL_TTL:
+            return None
+        if age > LOCAL_TTL - LOCAL_REFRESH_AHEAD and username not in self.local_loading:
+            self._load_local(username)
+        return (hit[1],)
 
     def _load_local(self, username: str) -> asyncio.Task[Account | None]:
         from fedi.models import Account
@@ -95,15 +108,19 @@ class State:
 
         Kept as long as local_account() hands out the same Account object: a reload (every
         LOCAL_TTL seconds) or forget_local() gives a new object and so a fresh document."""
-        key = (kind, account.id)
-        hit = self.docs.get(key)
-        if hit is not None and hit[0] is account:
-            return hit[1]
+        body = self.cached_doc(kind, account)
+        if body is not None:
+            return body
         body = orjson.dumps(make())
+        key = (kind, account.id)
         if len(self.docs) > 10_000:
             self.docs.clear()
         self.docs[key] = (account, body)
         return body
+
+    def cached_doc(self, kind: str, account: Account) -> bytes | None:
+        hit = self.docs.get((kind, account.id))
+        return hit[1] if hit is not None and hit[0] is account else None
 
     def forget_local(self, username: str) -> None:
         self.local_cache.pop(username, None)

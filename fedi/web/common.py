@@ -9,6 +9,7 @@ from quart import Quart, Response, current_app, request
 
 from fedi.errors import BadRequest
 from fedi.state import State
+from fedi.web.fastpath import serve_cached
 
 AS2 = "application/activity+json"
 LD_PROFILE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
@@ -16,6 +17,12 @@ LD_PROFILE = 'application/ld+json; profile="https://www.w3.org/ns/activitystream
 
 class FediApp(Quart):
     state: State
+
+    async def asgi_app(self, scope: Any, receive: Any, send: Any) -> None:
+        # Cached discovery documents (WebFinger, actor) are answered before Quart: fedi/web/fastpath.py.
+        if scope["type"] == "http" and await serve_cached(self.state, scope, send):
+            return
+        await super().asgi_app(scope, receive, send)
 
 
 def st() -> State:

@@ -11,27 +11,9 @@ from fedi import SOFTWARE, __version__
 from fedi.errors import BadRequest, NotFound
 from fedi.models import Account, Post
 from fedi.web.common import json_response, st
+from fedi.web.fastpath import account_name
 
 bp = Blueprint("wellknown", __name__)
-
-
-def _account_name(resource: str) -> str | None:
-    """The local username named by an acct: URI or one of our actor/profile URLs."""
-    s = st()
-    domain = s.cfg.domain
-    if resource.startswith("acct:"):
-        resource = resource[5:]
-    if resource.startswith(("http://", "https://")):
-        for prefix in (s.urls.actor(""), s.urls.profile("")):
-            if resource.startswith(prefix) and "/" not in resource[len(prefix):]:
-                return resource[len(prefix):]
-        if resource.rstrip("/") in (s.urls.instance_actor(), s.urls.base):
-            return "instance.actor"
-        return None
-    user, sep, host = resource.lstrip("@").rpartition("@")
-    if not sep or host.lower() != domain:
-        return None
-    return user
 
 
 @bp.get("/.well-known/webfinger")
@@ -39,7 +21,7 @@ async def webfinger() -> Response:
     resource = request.args.get("resource", "").strip()
     if not resource:
         raise BadRequest("the resource parameter is required")
-    name = _account_name(resource)
+    name = account_name(st(), resource)
     account = await st().local_account(name) if name else None
     if account is None or account.suspended:
         raise NotFound(f"no such account: {resource}")

@@ -164,3 +164,36 @@ async def test_nothing_is_fetched_from_a_blocked_server(inst):
         search = await inst.api("GET", f"/api/v2/search?q={remote.base}/notes/2&resolve=true", token)
         assert (await search.get_json())["statuses"] == []
         assert remote.gets == []
+
+
+async def test_two_first_activities_from_one_new_actor_at_once(inst):
+    """Both fetch the actor; the second store finds the row the first wrote instead of refusing."""
+    import asyncio
+    _, token = await inst.user("alice")
+    uris = [(await (await inst.api("POST", "/api/v1/statuses", token, json={"status": f"post {i}"})).get_json())["uri"]
+            for i in range(2)]
+    async with ActorServer() as remote:
+        doc = remote.publish("rita", ALICE_PUBLIC_PEM)
+        likes = [{"id": f"{doc['id']}#likes/{i}", "type": "Like", "actor": doc["id"], "object": uri}
+                 for i, uri in enumerate(uris)]
+        answers = await asyncio.gather(*(inst.deliver(like, doc["publicKey"]["id"], ALICE_PRIVATE_PEM)
+                                         for like in likes))
+        assert [a.status_code for a in answers] == [202, 202]
+        assert await Account.filter(uri=doc["id"]).count() == 1
+        assert await Like.all().count() == 2
+
+
+async def test_known_actor_signing_with_a_new_key_id_is_refetched(inst):
+    token, status = await _post(inst)
+    async with ActorServer() as remote:
+        old = remote.publish("rita", BOB_PUBLIC_PEM)
+        account = await inst.remote_actor(old, BOB_PUBLIC_PEM)   # known, with its old key
+        new = remote.publish("rita", ALICE_PUBLIC_PEM)
+        new["publicKey"]["id"] = f"{new['id']}#key-2"             # the actor now signs with another key id
+        like = {"id": f"{new['id']}#likes/1", "type": "Like", "actor": new["id"], "object": status["uri"]}
+        assert (await inst.deliver(like, new["publicKey"]["id"], ALICE_PRIVATE_PEM)).status_code == 202
+        assert len(remote.gets) == 1
+        stored = await Account.get(uri=new["id"])
+        assert stored.id == account.id and stored.key_id == f"{new['id']}#key-2"
+        assert await Account.filter(uri=new["id"]).count() == 1
+        assert await Like.filter(account_id=account.id).count() == 1
