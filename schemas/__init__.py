@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
@@ -119,6 +121,21 @@ def _validator(direction: str, kind: str) -> Draft202012Validator:
         return Draft202012Validator(schema, registry=_registry(direction))
 
 
+@cache
+def _compiled(direction: str, kind: str) -> Callable[[Any], Any] | None:
+    """The inlined schema compiled to Python by fastjsonschema: a valid document is accepted in ~3 us
+    instead of jsonschema's ~65 (an inbound Like, measured here), on every inbox POST. Only the verdict
+    is taken from it: a document it refuses goes through jsonschema for the error message, and
+    jsonschema's verdict stands. The schemas use no keyword newer than draft 7, which fastjsonschema
+    implements; tests/unit/test_fixtures_schemas.py checks the two agree."""
+    try:
+        schema = _inline(direction, _load(direction, f"{kind}.json"), f"{kind}.json")
+    except RecursionError:
+        return None
+    schema = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+    return fastjsonschema.compile(schema, use_default=False, use_formats=False)  # type: ignore[no-any-return]
+
+
 def _render_path(parts: Any) -> str:
     out = "$"
     for part in parts:
@@ -169,6 +186,13 @@ def validate(direction: str, kind: str, doc: dict[str, Any]) -> None:
         raise ValueError(f"no {direction} schema named {kind!r}")
     if not isinstance(doc, dict):
         raise SchemaError("$: must be object", path="$", direction=direction, kind=kind)
+    fast = _compiled(direction, kind)
+    if fast is not None:
+        try:
+            fast(doc)
+            return
+        except fastjsonschema.JsonSchemaException:
+            pass   # jsonschema says why (or, should the two ever disagree, decides)
     error = best_match(_validator(direction, kind).iter_errors(doc))
     if error is not None:
         path, message = _describe(error)

@@ -477,3 +477,71 @@ def test_context_readme_names_sources() -> None:
     readme = (CONTEXT_DIR / "README.md").read_text(encoding="utf-8")
     for path in CONTEXT_FILES:
         assert path.name in readme
+
+
+# --------------------------------------------------------------------------- the compiled fast check
+
+def _variants(doc: dict[str, Any]) -> list[Any]:
+    """The document and mutations of it: each key removed, each value replaced by other types, and the
+    same one level down (the object of an activity)."""
+    out: list[Any] = [doc]
+    for key in doc:
+        out.append({k: v for k, v in doc.items() if k != key})
+        for value in (None, 5, "x", "https://elsewhere.test/x", [], {}, ["https://a.test/1"], True):
+            out.append({**doc, key: value})
+    inner = doc.get("object")
+    if isinstance(inner, dict):
+        out.extend({**doc, "object": v} for v in _variants_flat(inner))
+    return out
+
+
+def _variants_flat(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for key in doc:
+        out.append({k: v for k, v in doc.items() if k != key})
+        for value in (None, 5, "x", [], {}):
+            out.append({**doc, key: value})
+    return out
+
+
+def _agree(direction: str, kind: str, docs: list[Any]) -> tuple[int, int]:
+    fast = schemas._compiled(direction, kind)
+    assert fast is not None, f"{direction}/{kind} has no compiled check"
+    reference = schemas._validator(direction, kind)
+    valid = invalid = 0
+    for doc in docs:
+        try:
+            fast(copy.deepcopy(doc))
+            fast_ok = True
+        except Exception:
+            fast_ok = False
+        ref_ok = reference.is_valid(doc)
+        assert fast_ok == ref_ok, (direction, kind, doc)
+        valid += ref_ok
+        invalid += not ref_ok
+    return valid, invalid
+
+
+def test_the_compiled_check_agrees_with_jsonschema_on_real_payloads_and_their_mutations() -> None:
+    totals = [0, 0]
+    for path in INBOUND:
+        doc = _load(path)
+        valid, invalid = _agree("inbound", _kind(doc), _variants(doc))
+        totals[0] += valid
+        totals[1] += invalid
+    for path in sorted((FIXTURES / "golden").glob("*.json")):
+        doc = _load(path)
+        kind = _kind(doc) if _kind(doc) in schemas.kinds("outbound") else "actor" if _kind(doc) == "person" else None
+        if kind is not None:
+            valid, invalid = _agree("outbound", kind, _variants(doc))
+            totals[0] += valid
+            totals[1] += invalid
+    # both verdicts were exercised, many times
+    assert totals[0] > 100 and totals[1] > 100, totals
+
+
+def test_the_compiled_check_does_not_change_the_document() -> None:
+    doc = _load(FIXTURES / "mastodon" / "like.json")
+    before = copy.deepcopy(doc)
+    validate("inbound", "like", doc)
+    assert doc == before
