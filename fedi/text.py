@@ -17,14 +17,20 @@ ALLOWED_TAGS = {"p", "br", "a", "span", "strong", "b", "em", "i", "u", "s", "del
 ALLOWED_ATTRS = {"a": {"href", "class", "title"}, "span": {"class"}}
 
 
+# Built once: nh3.clean() builds its cleaner on every call (~10 us, even for ""), a Cleaner's clean()
+# costs 1-3 us for a short text.
+_SANITIZER = nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRS, url_schemes={"http", "https"},
+                         link_rel="nofollow noopener noreferrer")
+_STRIPPER = nh3.Cleaner(tags=set())
+
+
 def sanitize(remote_html: str) -> str:
     """Make remote HTML safe to show: a small tag set, links made nofollow, no scripts or styles."""
-    return nh3.clean(remote_html or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRS,
-                     url_schemes={"http", "https"}, link_rel="nofollow noopener noreferrer")
+    return _SANITIZER.clean(remote_html or "")
 
 
 def strip_html(value: str) -> str:
-    return html.unescape(nh3.clean(value or "", tags=set()))
+    return html.unescape(_STRIPPER.clean(value or ""))
 
 
 def hashtags(text: str) -> list[str]:
