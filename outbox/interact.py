@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.expressions import F
 
@@ -137,18 +138,18 @@ async def pin(state: State, actor: Account, post: Post) -> Post:
         raise Unprocessable(f"Validation failed: {problem}")
 
     async def work() -> bool:
+        # The account's row lock makes concurrent pins count one after another (PostgreSQL; SQLite's
+        # BEGIN IMMEDIATE already does): without it, two pins could both see four and leave six.
+        await Account.filter(id=actor.id).select_for_update().only("id")
         if await Post.exists(id=post.id, pinned_at__not_isnull=True):
             return False
         if await Post.filter(account_id=actor.id, pinned_at__not_isnull=True, deleted_at=None).count() >= PIN_LIMIT:
             raise Unprocessable("Validation failed: You have already pinned the maximum number of posts")
         await Post.filter(id=post.id).update(pinned_at=datetime.now(UTC))
-        doc = build.add(f"{actor.uri}#add/{uuid.uuid4().hex}", actor.uri, post.uri, state.urls.featured(actor.username))
-        await enqueue(state, actor, doc, await follower_inboxes(actor), post_id=post.id, store=False)
+        await _send_featured_change(state, actor, post, build.add, "add")
         return True
 
-    if await atomic(work):
-        state.wake_delivery()
-    return await Post.get(id=post.id)
+    return await _featured_change(state, post, work)
 
 
 async def unpin(state: State, actor: Account, post: Post) -> Post:
@@ -157,11 +158,20 @@ async def unpin(state: State, actor: Account, post: Post) -> Post:
     async def work() -> bool:
         if not await Post.filter(id=post.id, account_id=actor.id, pinned_at__not_isnull=True).update(pinned_at=None):
             return False
-        doc = build.remove(f"{actor.uri}#remove/{uuid.uuid4().hex}", actor.uri, post.uri,
-                           state.urls.featured(actor.username))
-        await enqueue(state, actor, doc, await follower_inboxes(actor), post_id=post.id, store=False)
+        await _send_featured_change(state, actor, post, build.remove, "remove")
         return True
 
+    return await _featured_change(state, post, work)
+
+
+async def _send_featured_change(state: State, actor: Account, post: Post, builder: Any, kind: str) -> None:
+    """Queue the Add or Remove of `post` to/from the actor's featured collection for every follower."""
+    doc = builder(f"{actor.uri}#{kind}/{uuid.uuid4().hex}", actor.uri, post.uri, state.urls.featured(actor.username))
+    await enqueue(state, actor, doc, await follower_inboxes(actor), post_id=post.id, store=False)
+
+
+async def _featured_change(state: State, post: Post, work: Any) -> Post:
+    """Run a pin/unpin transaction; wake delivery when it queued something; the post as it now is."""
     if await atomic(work):
         state.wake_delivery()
     return await Post.get(id=post.id)

@@ -297,3 +297,14 @@ async def test_pin_from_the_post_page_and_the_pinned_posts_on_the_profile(app_ct
     resp = await inst.client.post(f"/posts/{old['id']}/pin", form={"csrf_token": bob_csrf})
     assert resp.status_code == 302
     assert "Someone else&#39;s post cannot be pinned." in await page(inst, f"/@alice/{old['id']}")
+
+
+async def test_pins_sent_at_once_still_stop_at_five(app_ctx):
+    """Six pin requests at the same moment (two apps, a double tap): five pinned, one refused."""
+    import asyncio
+    inst = app_ctx
+    alice, a = await inst.user("alice")
+    posts = [await _post(inst, a, f"fox {n}") for n in range(6)]
+    answers = await asyncio.gather(*(inst.api("POST", f"/api/v1/statuses/{p['id']}/pin", a) for p in posts))
+    assert sorted(r.status_code for r in answers) == [200] * 5 + [422]
+    assert await Post.filter(account=alice, pinned_at__not_isnull=True).count() == 5
