@@ -411,6 +411,7 @@ class StatusEdit(Model):
     spoiler_text = fields.TextField(default="")
     sensitive = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
+    media = fields.JSONField(null=True)   # the images as they were (fedi/edits.py), null before migration 0007
 
     class Meta:
         table = "status_edits"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from fedi import edits
 from fedi.activitystreams import as_list, first_url, get_id, types
 from fedi.ids import new_id
 from fedi.models import Account, Media, Post
@@ -112,11 +113,15 @@ async def update_note(post: Post, doc: dict[str, Any], author: Account) -> None:
     fields = note_fields(doc, author)
     fields.pop("in_reply_to_uri")
     fields.pop("remix_of_uri")
+    old = await Media.filter(post=post).order_by("position", "id")
+    new = media_rows(doc, author)
+    if edits.changed(post, fields, old, new):
+        await edits.record(post, old)   # the version the Update replaces, for the edit history
     post.update_from_dict(fields)
     post.edited_at = parse_time(doc.get("updated")) if doc.get("updated") else datetime.now(UTC)
     await post.save()
     await Media.filter(post=post).delete()
-    for row in media_rows(doc, author):
+    for row in new:
         row.post_id = post.id
         await row.save()
 

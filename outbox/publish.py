@@ -11,13 +11,14 @@ from urllib.parse import urlsplit
 import orjson
 from tortoise.expressions import F
 
+from fedi import edits
 from fedi.actors import resolve_handle
 from fedi.admin import blocked_by, blocked_domains
 from fedi.db import atomic
 from fedi.errors import BadRequest, FediError, NotFound, Unprocessable
 from fedi.generation_meta import Generation
 from fedi.ids import new_id
-from fedi.models import VISIBILITIES, Account, Activity, Delivery, Follow, Media, Notification, Post, StatusEdit
+from fedi.models import VISIBILITIES, Account, Activity, Delivery, Follow, Media, Notification, Post
 from fedi.provenance import AI_SOURCE_TYPES
 from fedi.state import State
 from fedi.text import hashtags, mention_handles, render
@@ -204,8 +205,8 @@ async def edit_post(state: State, author: Account, post: Post, *, caption: str, 
     newly = [a.uri for a in mentioned.values() if a.uri not in post.to and a.uri not in post.cc]
 
     async def work() -> Post:
-        await StatusEdit.create(post=post, content=post.content, spoiler_text=post.spoiler_text,
-                                sensitive=post.sensitive, created_at=post.edited_at or post.published)
+        media = await Media.filter(post_id=post.id).order_by("position", "id")
+        await edits.record(post, media)
         if post.visibility == "direct":
             post.to = [*post.to, *newly]
         else:
@@ -214,7 +215,6 @@ async def edit_post(state: State, author: Account, post: Post, *, caption: str, 
         post.mentions = rendered.mentions
         post.spoiler_text, post.sensitive, post.edited_at = spoiler_text, sensitive or bool(spoiler_text), now
         await post.save()
-        media = await Media.filter(post_id=post.id).order_by("position", "id")
         for item in media:
             text = (descriptions or {}).get(item.id)
             if text is not None and text != item.description:

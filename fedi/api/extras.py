@@ -10,10 +10,11 @@ from typing import Any
 
 from quart import Blueprint, Response
 
+from fedi import edits
 from fedi.api.accounts import account_or_404, relationship
 from fedi.api.auth import optional_account, require_account
 from fedi.api.paging import page, paged_response
-from fedi.api.serializers import accounts_json, iso, one_account, status_json, statuses_json
+from fedi.api.serializers import accounts_json, iso, media_json, one_account, status_json, statuses_json
 from fedi.api.statuses import visible_post
 from fedi.db import atomic
 from fedi.errors import BadRequest, NotFound
@@ -87,7 +88,8 @@ async def history(post_id: str) -> Response:
     author = (await one_account(st(), await post.account))
     current = await status_json(st(), post, viewer)
     versions = [{"content": e.content, "spoiler_text": e.spoiler_text, "sensitive": e.sensitive,
-                 "created_at": iso(e.created_at), "account": author, "media_attachments": [], "emojis": []}
+                 "created_at": iso(e.created_at), "account": author,
+                 "media_attachments": [media_json(st(), m) for m in edits.restore(e)], "emojis": []}
                 for e in await StatusEdit.filter(post=post).order_by("id")]
     versions.append({"content": current["content"], "spoiler_text": current["spoiler_text"],
                      "sensitive": current["sensitive"], "created_at": current["edited_at"] or current["created_at"],

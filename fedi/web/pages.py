@@ -11,6 +11,7 @@ from typing import Any
 from markupsafe import Markup
 from quart import Blueprint, Response
 
+from fedi import edits
 from fedi.api.serializers import account_counts
 from fedi.api.statuses import can_see
 from fedi.filters import ActiveFilters
@@ -220,11 +221,12 @@ async def post_page(post: Post, status: int = 200) -> Response:
 
 async def edit_history(post: Post) -> list[View]:
     """The earlier versions of an edited post (StatusEdit rows, as GET /api/v1/statuses/:id/history
-    lists them), newest first: caption and content warning, and when each was written."""
+    lists them), newest first: caption, content warning, the images' alt texts, and when each was written."""
     if post.edited_at is None:
         return []
     return [{"content": safe_html(e.content), "spoiler": e.spoiler_text, "when": when(e.created_at),
-             "iso": e.created_at.isoformat()} for e in await StatusEdit.filter(post=post).order_by("-id")]
+             "iso": e.created_at.isoformat(), "alts": [m.description for m in edits.restore(e)]}
+            for e in await StatusEdit.filter(post=post).order_by("-id")]
 
 
 def _placeholder_png(width: int, height: int, color: tuple[int, int, int]) -> bytes:

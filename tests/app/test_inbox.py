@@ -176,3 +176,39 @@ async def test_concurrent_likes_are_batched_and_counted_exactly(app_ctx):
     assert await Like.all().count() == 40
     assert await Notification.filter(type="favourite").count() == 40
     assert await InboxItem.filter(type="Like").count() == len(likes)
+
+
+async def test_remote_edits_keep_each_earlier_version_with_its_images(app_ctx):
+    """Mastodon's Update of a Note: the history (API and page) lists the version it replaced, alt texts
+    included; an Update that changes nothing a reader sees adds no version."""
+    inst = app_ctx
+    token, status = await _setup(inst)
+    create = copy.deepcopy(fixture("mastodon/create_note_image.json"))
+    note = create["object"]
+    create["actor"] = note["attributedTo"] = FELIX
+    create["id"], note["id"] = f"{FELIX}/statuses/7/activity", f"{FELIX}/statuses/7"
+    note["inReplyTo"] = status["uri"]   # a reply to alice: stored here
+    first_alt = note["attachment"][0].get("name") or ""
+    assert (await inst.deliver(create, KEY, ALICE_PRIVATE_PEM)).status_code == 202
+    post = await Post.get(uri=note["id"])
+
+    edited = copy.deepcopy(note)
+    edited["content"] = "<p>Holidays are over.</p>"
+    edited["attachment"][0]["name"] = "Old town square at night"
+    edited["updated"] = "2026-11-20T10:00:00Z"
+    update = {"id": f"{FELIX}/statuses/7#updates/1", "type": "Update", "actor": FELIX, "object": edited,
+              "to": note["to"], "cc": note["cc"]}
+    assert (await inst.deliver(update, KEY, ALICE_PRIVATE_PEM)).status_code == 202
+    history = await (await inst.api("GET", f"/api/v1/statuses/{post.id}/history", token)).get_json()
+    assert len(history) == 2
+    assert "Holidays almost finished" in history[0]["content"] and "Holidays are over" in history[1]["content"]
+    assert [m["description"] for m in history[0]["media_attachments"]][0] == (first_alt or None)
+    assert history[1]["media_attachments"][0]["description"] == "Old town square at night"
+    assert history[0]["media_attachments"][0]["url"] == note["attachment"][0]["url"]
+
+    again = copy.deepcopy(update)
+    again["id"] = f"{FELIX}/statuses/7#updates/2"
+    again["object"]["updated"] = "2026-11-20T11:00:00Z"   # nothing a reader sees has changed
+    assert (await inst.deliver(again, KEY, ALICE_PRIVATE_PEM)).status_code == 202
+    history = await (await inst.api("GET", f"/api/v1/statuses/{post.id}/history", token)).get_json()
+    assert len(history) == 2

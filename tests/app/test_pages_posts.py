@@ -61,8 +61,12 @@ async def test_edit_own_post_sends_an_update_and_keeps_the_history(app_ctx):
     for needle in ("Your post is updated.", '<a href="#history">edited', "Edit history", "1 earlier version",
                    "Content warning: bright eyes", 'alt="A red fox at dusk"', "Fox at dawn", "Fox at dusk"):
         assert needle in html, needle
+    assert "Image descriptions:" in html and "<li>a fox</li>" in html   # the earlier version's alt text
     history = await (await inst.api("GET", f"/api/v1/statuses/{post_id}/history", token)).get_json()
     assert len(history) == 2 and "Fox at dawn" in history[0]["content"]
+    assert [m["description"] for m in history[0]["media_attachments"]] == ["a fox"]
+    assert [m["description"] for m in history[1]["media_attachments"]] == ["A red fox at dusk"]
+    assert history[0]["media_attachments"][0]["id"] == str(media.id)
     # sending the form unchanged edits nothing
     again = await inst.client.post(f"/posts/{post_id}/edit", form=edit)
     assert again.status_code == 302 and await StatusEdit.filter(post_id=post_id).count() == 1
