@@ -32,7 +32,8 @@ def _fields(doc: dict[str, Any]) -> dict[str, Any]:
     if isinstance(key, list):
         key = next((k for k in key if isinstance(k, dict)), None)
     key = key if isinstance(key, dict) else {}
-    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    raw_endpoints = doc.get("endpoints")
+    endpoints: dict[str, Any] = raw_endpoints if isinstance(raw_endpoints, dict) else {}
     uri = doc["id"]
     return {
         "username": str(doc.get("preferredUsername") or uri.rstrip("/").rsplit("/", 1)[-1])[:255],
@@ -104,7 +105,8 @@ async def fetch_actor(state: State, uri: str, *, absent: bool = False) -> Accoun
     doc = await state.http.get_json(uri, signer=state.signer)
     if doc.get("type") not in ACTOR_TYPES or not doc.get("inbox"):
         # a key document (or GoToSocial's key stub): fetch the owner it names
-        key = doc.get("publicKey") if isinstance(doc.get("publicKey"), dict) else {}
+        raw_key = doc.get("publicKey")
+        key: dict[str, Any] = raw_key if isinstance(raw_key, dict) else {}
         owner = get_id(doc.get("owner")) or get_id(key.get("owner")) or get_id(doc)
         if not owner or owner == uri or host_of(owner) != host_of(uri):
             raise RemoteError(f"{uri} is not an actor and names no owner")
@@ -173,7 +175,8 @@ async def resolve_handle(state: State, handle: str) -> Account:
         jrd = await state.http.get_json(url, accept="application/jrd+json, application/json")
     except RemoteError as exc:
         raise NotFound(f"could not find {handle}: {exc}") from exc
-    links = jrd.get("links") if isinstance(jrd.get("links"), list) else []
+    raw_links = jrd.get("links")
+    links: list[Any] = raw_links if isinstance(raw_links, list) else []
     href = next((link.get("href") for link in links if isinstance(link, dict) and link.get("rel") == "self"
                  and "json" in str(link.get("type", ""))), None)
     if not href:

@@ -463,7 +463,7 @@ def serve(cfg: Config, host: str, port: int) -> None:
                 app.state.stream_hub.close()
 
         try:
-            await hypercorn_serve(app, hc, shutdown_trigger=shutdown)  # type: ignore[arg-type]
+            await hypercorn_serve(app, hc, shutdown_trigger=shutdown)
         finally:
             with contextlib.suppress(OSError):
                 if json.loads(path.read_text()).get("pid") == os.getpid():

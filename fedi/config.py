@@ -8,6 +8,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from fedi.errors import ConfigError
 
@@ -94,7 +95,15 @@ class Config:
         )
 
 
-def _generation(values: dict[str, object]) -> dict[str, object]:
+class _GenerationSettings(TypedDict):
+    generator: str
+    openai_base_url: str
+    openai_api_key: str
+    openai_model: str
+    generation_timeout: float
+
+
+def _generation(values: dict[str, object]) -> _GenerationSettings:
     backend = str(values.get("GENERATOR", "procedural")).strip().lower()
     if backend not in ("procedural", "openai"):
         raise ConfigError(f"FEDI_GENERATOR must be procedural or openai, not {backend!r}")

@@ -24,12 +24,13 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
 from tortoise.connection import get_connection
 from tortoise.fields import DatetimeField, Field, JSONField
+from tortoise.fields.relational import ForeignKeyFieldInstance, ManyToManyFieldInstance
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -126,8 +127,9 @@ def _references(model: type[Model]) -> dict[str, tuple[str, bool]]:
     meta = model._meta
     out = {}
     for name in sorted(meta.fk_fields | meta.o2o_fields):
-        field = meta.fields_map[name]
-        out[field.source_field] = (field.related_model._meta.db_table, bool(field.null))
+        field = cast(ForeignKeyFieldInstance[Model], meta.fields_map[name])
+        column = cast(str, field.source_field)  # set to the `<name>_id` column when tortoise inits the models
+        out[column] = (field.related_model._meta.db_table, bool(field.null))
     return out
 
 
@@ -151,7 +153,7 @@ def plan(models: Iterable[type[Model]]) -> list[Table]:
     seen = set(by_name)
     for model in by_name.values():
         for name in sorted(model._meta.m2m_fields):
-            field = model._meta.fields_map[name]
+            field = cast(ManyToManyFieldInstance[Model], model._meta.fields_map[name])
             if field.through not in seen:
                 seen.add(field.through)
                 pk, related_pk = model._meta.pk, field.related_model._meta.pk

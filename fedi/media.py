@@ -39,8 +39,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any, cast
 
-from PIL import Image, ImageCms, features
+from PIL import Image, ImageCms, UnidentifiedImageError, features
 
 from fedi.errors import TooLarge, Unprocessable
 
@@ -228,7 +229,7 @@ class _Rendered:
 def _render(data: bytes, max_pixels: int) -> _Rendered:
     try:
         im = Image.open(BytesIO(data), formats=sorted(ALLOWED_FORMATS))
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise MediaError(f"not an image (accepted: {_FORMAT_NAMES})") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own limit (far above ours) fired while reading the header.
@@ -244,7 +245,9 @@ def _render(data: bytes, max_pixels: int) -> _Rendered:
         icc = im.info.get("icc_profile") or None
         icc_space = _icc_space(icc)
         try:
-            n_frames = im.n_frames if fmt in _ANIMATED_FORMATS and getattr(im, "is_animated", False) else 1
+            # n_frames is on the multi-frame formats' ImageFile subclasses only
+            n_frames: int = (cast(Any, im).n_frames
+                             if fmt in _ANIMATED_FORMATS and getattr(im, "is_animated", False) else 1)
         except _DECODE_ERRORS:
             raise MediaError("corrupt or truncated image") from None
         if n_frames > 1:
@@ -383,7 +386,7 @@ def _to_rgb(
         im = im.point(lambda v: v * 255).convert("L")
         mode = "L"
 
-    if space is not None and space != "RGB" and mode in ("CMYK", "L", "LA"):
+    if space is not None and space != "RGB" and mode in ("CMYK", "L", "LA") and icc is not None:
         converted = _icc_to_srgb(im, icc)
         if converted is not None:
             # sRGB is what a WebP without a profile means.
@@ -518,7 +521,8 @@ def _blurhash_c(im: Image.Image, x_components: int, y_components: int) -> str:
     )
     if result == _bh_ffi.NULL:  # pragma: no cover - only for components outside 1..9
         raise ValueError("blurhash: bad component counts")
-    return _bh_ffi.string(result).decode("ascii")
+    hash_bytes: bytes = _bh_ffi.string(result)
+    return hash_bytes.decode("ascii")
 
 
 _SRGB_TO_LINEAR = [

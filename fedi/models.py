@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -91,7 +93,8 @@ class Post(Model):
     steps = fields.IntField(null=True)
     sampler = fields.CharField(max_length=255, null=True)
     guidance_scale = fields.FloatField(null=True)
-    parameters = fields.JSONField(default=list, db_default="[]")    # [{"name": ..., "value": ...}]
+    # [{"name": ..., "value": ...}]
+    parameters: fields.JSONField[list[dict[str, str]]] = fields.JSONField(default=list, db_default="[]")
     prompt_private = fields.BooleanField(default=False, db_default=False)
     remix_of_uri = fields.CharField(max_length=2048, null=True, db_index=True)
     remix_of: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
@@ -99,10 +102,10 @@ class Post(Model):
     )
     remix_of_id: int | None
     remix_allowed = fields.BooleanField(default=True, db_default=True)
-    tags = fields.JSONField(default=list)
-    mentions = fields.JSONField(default=list)
-    to = fields.JSONField(default=list)
-    cc = fields.JSONField(default=list)
+    tags: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    mentions: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    to: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    cc: fields.JSONField[list[str]] = fields.JSONField(default=list)
     favourites_count = fields.IntField(default=0)
     reblogs_count = fields.IntField(default=0)
     replies_count = fields.IntField(default=0)
@@ -145,7 +148,8 @@ class Media(Model):
     license = fields.CharField(max_length=255, null=True)          # a URL or an SPDX id
     ai_training = fields.BooleanField(null=True)                   # consent to AI training; None: not said
     digital_source_type = fields.CharField(max_length=255, null=True)
-    provenance = fields.JSONField(null=True)                       # C2PA reading: status, claim generator, ...
+    # C2PA reading: status, claim generator, ...
+    provenance: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -282,7 +286,7 @@ class Activity(Model):
     )
     account_id: int
     post_id_ref = fields.BigIntField(null=True, db_index=True)
-    body = fields.JSONField()
+    body: fields.JSONField[dict[str, Any]] = fields.JSONField()
     public = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -319,7 +323,7 @@ class Host(Model):
     """Availability of a remote server, as delivery sees it."""
 
     domain = fields.CharField(max_length=255, primary_key=True)
-    failure_days = fields.JSONField(default=list)
+    failure_days: fields.JSONField[list[str]] = fields.JSONField(default=list)
     unavailable = fields.BooleanField(default=False)
     last_success = fields.DatetimeField(null=True)
 
@@ -334,7 +338,7 @@ class InboxItem(Model):
     uri = fields.CharField(max_length=2048, unique=True)
     type = fields.CharField(max_length=32)
     actor_uri = fields.CharField(max_length=2048)
-    body = fields.JSONField()
+    body: fields.JSONField[dict[str, Any]] = fields.JSONField()
     state = fields.CharField(max_length=16, default="done", db_index=True)
     attempts = fields.IntField(default=0)
     next_try = fields.DatetimeField(null=True)
@@ -411,7 +415,8 @@ class StatusEdit(Model):
     spoiler_text = fields.TextField(default="")
     sensitive = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
-    media = fields.JSONField(null=True)   # the images as they were (fedi/edits.py), null before migration 0007
+    # the images as they were (fedi/edits.py), null before migration 0007
+    media: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "status_edits"
@@ -448,7 +453,8 @@ class Filter(Model):
     )
     account_id: int
     title = fields.CharField(max_length=255)
-    context = fields.JSONField(default=list)        # home, notifications, public, thread, account
+    # home, notifications, public, thread, account
+    context: fields.JSONField[list[str]] = fields.JSONField(default=list)
     action = fields.CharField(max_length=8, default="warn")
     expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

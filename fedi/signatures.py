@@ -16,11 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
+
+# Received headers: a plain mapping, or Quart's (werkzeug) Headers, which is no Mapping.
+HeaderMap: TypeAlias = "Mapping[str, str] | Headers"
 
 
 class SignatureError(Exception):
@@ -147,7 +154,7 @@ def parse_signature(value: str) -> SignatureParams:
     return SignatureParams(fields["keyid"], algorithm, headers, signature, created, expires)
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def _header(headers: HeaderMap, name: str) -> str | None:
     """A header value by lowercase name; multiple values joined with ", "."""
     values: list[str] | None = None
     if (getlist := getattr(headers, "getlist", None)) is not None:  # werkzeug/Quart Headers
@@ -164,7 +171,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None if value is None else value.strip()
 
 
-def verify(method: str, path_and_query: str, headers: Mapping[str, str], params: SignatureParams,
+def verify(method: str, path_and_query: str, headers: HeaderMap, params: SignatureParams,
            public_key_pem: str) -> None:
     """Rebuild the signing string and check it against the key; SignatureError on any mismatch."""
     if params.algorithm not in _RSA_ALGORITHMS:
@@ -203,7 +210,7 @@ def require_signed(params: SignatureParams, method: str, has_body: bool) -> None
         raise SignatureError("signature must cover: " + ", ".join(missing))
 
 
-def check_date(headers: Mapping[str, str], params: SignatureParams, now: datetime | None = None,
+def check_date(headers: HeaderMap, params: SignatureParams, now: datetime | None = None,
                past: timedelta = timedelta(hours=12), future: timedelta = timedelta(hours=1)) -> None:
     """Date (and/or (created)) within [now - past, now + future], and (expires) not passed."""
     now = now or datetime.now(UTC)
@@ -242,7 +249,7 @@ def _digest_matches(algorithm: str, value: str, body: bytes) -> bool | None:
     return hmac.compare_digest(expected, fn(body).digest())
 
 
-def check_digest(headers: Mapping[str, str], body: bytes) -> None:
+def check_digest(headers: HeaderMap, body: bytes) -> None:
     """Digest (or RFC 9530 Content-Digest): every known algorithm must match, at least one must be known."""
     value, structured = _header(headers, "digest"), False
     if value is None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from fedi.generation import Generator
     from fedi.http import HttpClient
     from fedi.models import Account
+    from fedi.streaming import StreamHub
     from inbox.worker import InboxWorker
     from outbox.deliver import Deliverer
 
@@ -48,7 +49,7 @@ class State:
     local_loading: dict[str, asyncio.Task[Account | None]] = field(default_factory=dict)
     docs: dict[tuple[str, int], tuple[Account, bytes]] = field(default_factory=dict)
     like_batcher: Any = None
-    stream_hub: Any = None
+    stream_hub: StreamHub | None = None
     limiter: Any = None
 
     async def local_account(self, username: str) -> Account | None:

@@ -9,6 +9,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import orjson
 from tortoise.expressions import Q
@@ -79,10 +80,12 @@ class StreamHub:
 
     async def subscribe(self, sub: Subscriber) -> None:
         """Start streaming to `sub` what happens from now on (not what the running poll has yet to see)."""
-        last_post = (await Post.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
-        last_note = (await Notification.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
-        recent = (set(await Post.filter(id__gt=last_post - LOOKBACK_POSTS).values_list("id", flat=True)),
-                  set(await Notification.filter(id__gt=last_note - LOOKBACK_NOTES).values_list("id", flat=True)))
+        last_post = cast(int | None, await Post.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
+        last_note = cast(int | None, await Notification.annotate(m=Max("id")).first().values_list("m", flat=True)) or 0
+        recent = (set(cast(list[int], await Post.filter(id__gt=last_post - LOOKBACK_POSTS)
+                           .values_list("id", flat=True))),
+                  set(cast(list[int], await Notification.filter(id__gt=last_note - LOOKBACK_NOTES)
+                           .values_list("id", flat=True))))
         sub.after, sub.existing = (last_post - LOOKBACK_POSTS, last_note - LOOKBACK_NOTES), recent
         if self.closed:
             sub.end()
@@ -124,7 +127,7 @@ class StreamHub:
         now = datetime.now(UTC)
         seen_posts, seen_notes = self.seen
         # ids first (the primary key index alone), then whole rows for the ones not streamed yet
-        recent = await Post.filter(id__gt=self.last_post - LOOKBACK_POSTS).values_list("id", flat=True)
+        recent = cast(list[int], await Post.filter(id__gt=self.last_post - LOOKBACK_POSTS).values_list("id", flat=True))
         unseen = sorted(i for i in recent if i not in seen_posts)[:200]
         posts = await Post.filter(id__in=unseen, deleted_at=None).order_by("id") if unseen else []
         notes = [n for n in await Notification.filter(id__gt=self.last_note - LOOKBACK_NOTES).order_by("id")
@@ -140,7 +143,8 @@ class StreamHub:
             self.last_note = max(self.last_note, notes[-1].id)
         self.seen = ({i for i in (*seen_posts, *(p.id for p in posts)) if i > self.last_post - LOOKBACK_POSTS},
                      {i for i in (*seen_notes, *(n.id for n in notes)) if i > self.last_note - LOOKBACK_NOTES})
-        media = set(await Media.filter(post_id__in=[p.id for p in [*posts, *edited]]).values_list("post_id", flat=True))
+        media = set(cast(list[int], await Media.filter(post_id__in=[p.id for p in [*posts, *edited]])
+                         .values_list("post_id", flat=True)))
         for sub in list(self.subscribers):
             following = await self._following(sub)
             for event, batch in (("update", [p for p in posts if sub.new_post(p.id)]), ("status.update", edited)):
@@ -158,8 +162,8 @@ class StreamHub:
                         sub.send(["user"] if "user" in sub.streams else ["user:notification"], "notification",
                                  orjson.dumps(doc).decode())
             for ident in deleted:
-                for stream in sub.streams:
-                    sub.send([stream], "delete", str(ident))
+                for name in sub.streams:
+                    sub.send([name], "delete", str(ident))
 
     def _edited(self, recent: list[Post]) -> list[Post]:
         """Of the posts edited within EDIT_WINDOW, those with an edit not streamed yet (new posts aside:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import nh3
@@ -55,7 +56,7 @@ class Rendered:
     mentions: list[dict[str, str]] = field(default_factory=list)  # AS2 Mention objects
 
 
-def render(text: str, tag_url: callable, mentions: dict[tuple[str, str], tuple[str, str]],  # type: ignore[valid-type]
+def render(text: str, tag_url: Callable[[str], str], mentions: dict[tuple[str, str], tuple[str, str]],
            default_domain: str) -> Rendered:
     """Plain caption -> HTML paragraphs with links, #hashtags and @mentions linked.
 

@@ -60,7 +60,8 @@ def _pairs(items: Any) -> list[tuple[str, str]]:
 def generation_fields(note: dict[str, Any]) -> dict[str, Any]:
     """Post fields from a remote Note: label, generator, prompt and parameters, remix link."""
     out: dict[str, Any] = {}
-    generator = note.get("generator") if isinstance(note.get("generator"), dict) else {}
+    raw_generator = note.get("generator")
+    generator: dict[str, Any] = raw_generator if isinstance(raw_generator, dict) else {}
     _set(out, "model_name", generator.get("name"))
     _set(out, "model_version", generator.get("version"))
     for key, field in (("prompt", "prompt"), ("negativePrompt", "negative_prompt"), ("seed", "seed"),
@@ -73,9 +74,9 @@ def generation_fields(note: dict[str, Any]) -> dict[str, Any]:
             continue
         source_ai |= get_id(att.get("digitalSourceType")) in AI_SOURCE_TYPES
         for name, value in _pairs(att.get("exifData")):
-            field = KNOWN.get(name.replace("_", "").replace(" ", "").lower())
-            if field:
-                _set(out, field, value)
+            known = KNOWN.get(name.replace("_", "").replace(" ", "").lower())
+            if known:
+                _set(out, known, value)
             elif not any(p["name"] == name for p in extra):
                 extra.append({"name": name, "value": value})
     out["parameters"] = extra[:30]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import F
 
@@ -72,7 +72,7 @@ async def apply_likes(batch: list[Item]) -> None:
     fresh: dict[str, tuple[dict[str, Any], KeyInfo]] = {}
     for doc, key, _ in batch:
         fresh.setdefault(doc["id"], (doc, key))
-    seen = set(await InboxItem.filter(uri__in=list(fresh)).values_list("uri", flat=True))
+    seen = set(cast(list[str], await InboxItem.filter(uri__in=list(fresh)).values_list("uri", flat=True)))
     for uri in seen:
         fresh.pop(uri)
     if not fresh:

@@ -206,7 +206,8 @@ async def _undo_target(ctx: Ctx) -> tuple[str, str | None]:
 
 async def on_undo(ctx: Ctx) -> None:
     kind, inner_id = await _undo_target(ctx)
-    inner = ctx.doc.get("object") if isinstance(ctx.doc.get("object"), dict) else {}
+    raw_inner = ctx.doc.get("object")
+    inner: dict[str, Any] = raw_inner if isinstance(raw_inner, dict) else {}
     if kind in ("Follow", "") :
         target = await _local_account(get_id(inner.get("object")))
         query = Follow.filter(follower=ctx.actor)

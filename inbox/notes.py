@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from fedi import edits
 from fedi.activitystreams import as_list, first_url, get_id, types
@@ -126,5 +126,5 @@ async def update_note(post: Post, doc: dict[str, Any], author: Account) -> None:
         await row.save()
 
 
-def is_post(doc: Any) -> bool:
+def is_post(doc: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(doc, dict) and bool(set(types(doc)) & POST_TYPES) and isinstance(doc.get("id"), str)

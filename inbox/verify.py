@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from fedi import signatures
@@ -20,7 +19,7 @@ class Ignore(Exception):
     """Answer 202 and do nothing (e.g. a Delete from an actor we never knew)."""
 
 
-async def verify_request(state: State, method: str, path: str, headers: Mapping[str, str], body: bytes,
+async def verify_request(state: State, method: str, path: str, headers: signatures.HeaderMap, body: bytes,
                          doc: dict[str, Any]) -> KeyInfo:
     """Returns the verified signer's key; raises 401 (bad signature) or 403 (signer is not the actor)."""
     raw = headers.get("signature") or headers.get("authorization") or ""

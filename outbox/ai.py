@@ -39,6 +39,7 @@ def note_terms(post: Post) -> Doc:
             if post.model_version:
                 generator["version"] = post.model_version
             doc["generator"] = generator
+        value: str | int | float | None
         if post.prompt_private:
             doc["promptPrivate"] = True
         else:

@@ -9,6 +9,7 @@ import logging
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from fedi.admin import DOMAIN_BLOCKED, SENDER_SUSPENDED, blocked_by, blocked_domains
 from fedi.errors import RemoteError
@@ -94,7 +95,7 @@ class Deliverer:
         full = len(due) == BATCH
         if due:
             due = await self._refuse(due)
-        unavailable = set(await Host.filter(unavailable=True).values_list("domain", flat=True))
+        unavailable = set(cast(list[str], await Host.filter(unavailable=True).values_list("domain", flat=True)))
         expired = [d.id for d in due if d.host in unavailable and now - d.created_at > GIVE_UP_AFTER]
         if expired:
             await Delivery.filter(id__in=expired).update(state="dead", last_error="host unavailable for a week")
@@ -115,10 +116,11 @@ class Deliverer:
             await self._flush()
         if full:
             return 0.0
-        nxt = await Delivery.filter(state="pending").order_by("next_try").first().values_list("next_try", flat=True)
+        nxt = cast(datetime | None, await Delivery.filter(state="pending").order_by("next_try").first()
+                   .values_list("next_try", flat=True))
         if nxt is None:
             return IDLE_WAIT
-        return max(0.05, min(IDLE_WAIT, (nxt - datetime.now(UTC)).total_seconds()))  # type: ignore[operator]
+        return max(0.05, min(IDLE_WAIT, (nxt - datetime.now(UTC)).total_seconds()))
 
     async def _refuse(self, due: list[Delivery]) -> list[Delivery]:
         """Deliveries to a blocked server, or from a suspended (not deleted) account, end dead unsent.
@@ -194,7 +196,7 @@ class Deliverer:
 
     async def _failing_hosts(self) -> set[str]:
         if self._failing is None:
-            self._failing = set(await Host.all().values_list("domain", flat=True))
+            self._failing = set(cast(list[str], await Host.all().values_list("domain", flat=True)))
         return self._failing
 
     async def _flush(self) -> None:

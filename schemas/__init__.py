@@ -133,7 +133,7 @@ def _compiled(direction: str, kind: str) -> Callable[[Any], Any] | None:
     except RecursionError:
         return None
     schema = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
-    return fastjsonschema.compile(schema, use_default=False, use_formats=False)  # type: ignore[no-any-return]
+    return fastjsonschema.compile(schema, use_default=False, use_formats=False)
 
 
 def _render_path(parts: Any) -> str:
@@ -154,7 +154,8 @@ def _type_names(value: Any) -> str:
 
 def _describe(error: ValidationError) -> tuple[str, str]:
     path = _render_path(error.absolute_path)
-    rule, expected = error.validator, error.validator_value
+    rule = error.validator
+    expected: Any = error.validator_value  # the schema's value for the rule (never unset on a raised error)
     if rule == "required" and isinstance(error.instance, dict):
         missing = [p for p in expected if p not in error.instance]
         name = missing[0] if missing else "?"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from quart import Blueprint, Response, request
 from tortoise.queryset import QuerySet
@@ -55,7 +55,7 @@ async def lookup() -> Response:
 async def relationship(me: Account, other: Account) -> dict[str, Any]:
     out = await Follow.get_or_none(follower=me, target=other)
     back = await Follow.get_or_none(follower=other, target=me)
-    kinds = set(await Block.filter(account=me, target=other).values_list("kind", flat=True))
+    kinds = set(cast(list[str], await Block.filter(account=me, target=other).values_list("kind", flat=True)))
     blocked_by = await Block.exists(kind="block", account=other, target=me)
     return {"id": str(other.id), "following": bool(out and out.accepted), "showing_reblogs": True,
             "notifying": False, "languages": None, "followed_by": bool(back and back.accepted),

@@ -11,7 +11,7 @@ import html
 import re
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from quart import Blueprint, Response
 from tortoise.expressions import Q, Subquery
@@ -113,7 +113,8 @@ async def trending_links() -> Response:
 async def peers() -> Response:
     """The domains of the remote accounts fedi knows, less the blocked ones."""
     blocked = await blocked_domains(st())
-    known = set(await Account.filter(domain__not_isnull=True).distinct().values_list("domain", flat=True))
+    known = set(cast(list[str], await Account.filter(domain__not_isnull=True).distinct()
+                     .values_list("domain", flat=True)))
     return json_response(sorted(d for d in known if d and not blocked_by(d, blocked)))
 
 
@@ -128,10 +129,10 @@ async def activity() -> Response:
     week (from Monday, UTC) first, over 12 weeks."""
     weeks = [_week_of(datetime.now(UTC)) - timedelta(weeks=i) for i in range(WEEKS)]
     since = weeks[-1]
-    statuses = Counter(_week_of(t) for t in await Post.filter(
-        local=True, reblog_of=None, published__gte=since).values_list("published", flat=True))
-    registrations = Counter(_week_of(t) for t in await Account.filter(
-        domain=None, actor_type="Person", created_at__gte=since).values_list("created_at", flat=True))
+    statuses = Counter(_week_of(t) for t in cast(list[datetime], await Post.filter(
+        local=True, reblog_of=None, published__gte=since).values_list("published", flat=True)))
+    registrations = Counter(_week_of(t) for t in cast(list[datetime], await Account.filter(
+        domain=None, actor_type="Person", created_at__gte=since).values_list("created_at", flat=True)))
     logins: dict[datetime, set[int]] = defaultdict(set)
     for account_id, created, used in await Token.filter(
             Q(created_at__gte=since) | Q(last_used_at__gte=since), account_id__not_isnull=True).values_list(

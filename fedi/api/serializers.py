@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from fedi.filters import Match, active_filters
 from fedi.models import Account, Bookmark, Filter, FilterKeyword, FilterStatus, Follow, Like, Media, Notification, Post
@@ -103,15 +103,17 @@ async def statuses_json(state: State, posts: list[Post], viewer: Account | None,
     acc_json = {i: account_json(state, a, counts[i]) for i, a in accounts.items()}
     media: dict[int, list[Doc]] = defaultdict(list)
     for m in await Media.filter(post_id__in=ids).order_by("position", "id"):
-        media[m.post_id].append(media_json(state, m))
+        media[cast(int, m.post_id)].append(media_json(state, m))  # not None: filtered on post_id__in
     liked: set[int] = set()
     boosted: set[int] = set()
     marked: set[int] = set()
     if viewer is not None:
-        marked = set(await Bookmark.filter(account=viewer, post_id__in=ids).values_list("post_id", flat=True))
-        liked = set(await Like.filter(account=viewer, post_id__in=ids).values_list("post_id", flat=True))
-        boosted = set(await Post.filter(account=viewer, reblog_of_id__in=ids, deleted_at=None).values_list(
-            "reblog_of_id", flat=True))
+        marked = set(cast(list[int], await Bookmark.filter(account=viewer, post_id__in=ids)
+                          .values_list("post_id", flat=True)))
+        liked = set(cast(list[int], await Like.filter(account=viewer, post_id__in=ids)
+                         .values_list("post_id", flat=True)))
+        boosted = set(cast(list[int], await Post.filter(account=viewer, reblog_of_id__in=ids, deleted_at=None)
+                           .values_list("reblog_of_id", flat=True)))
     parents = {p.in_reply_to_id for p in everything if p.in_reply_to_id}
     parent_authors = dict(await Post.filter(id__in=parents).values_list("id", "account_id")) if parents else {}
     rules = await active_filters(viewer.id, context) if viewer is not None and context else None

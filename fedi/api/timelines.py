@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from quart import Blueprint, Response
 from tortoise.expressions import Q, Subquery
@@ -30,7 +30,8 @@ def ai_filter(query: Any, viewer: Account | None) -> Any:
 async def home() -> Response:
     me = await require_account()
     args = await params()
-    followed = list(await Follow.filter(follower=me, accepted=True).values_list("target_id", flat=True))
+    followed = list(cast(list[int], await Follow.filter(follower=me, accepted=True)
+                         .values_list("target_id", flat=True)))
     query = Post.filter(deleted_at=None).filter(
         Q(account_id=me.id) | Q(account_id__in=followed or [0], visibility__in=["public", "unlisted", "private"]))
     posts = await page(ai_filter(query, me), args)

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import yarl
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from fedi.errors import ConfigError
 from fedi.generation.base import GeneratedImage, GenerationError, GenerationRequest
@@ -159,7 +159,7 @@ class OpenAIGenerator:
         for name in ("quality", "background", "output_format"):  # what the API reports it did
             if isinstance(answer.get(name), str) and answer[name]:
                 parameters[name] = answer[name]
-        model = answer.get("model") if isinstance(answer.get("model"), str) and answer["model"] else body["model"]
+        model: str = answer["model"] if isinstance(answer.get("model"), str) and answer["model"] else body["model"]
         seed = request.seed if "seed" in used else None
         return GeneratedImage(data=png, model=model, seed=seed, parameters=parameters, revised_prompt=revised)
 
@@ -303,7 +303,7 @@ def _to_png(image: bytes | str, max_bytes: int) -> tuple[bytes, int, int]:
             return out.getvalue(), width, height
     except GenerationError:
         raise
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise not_an_image from None
     except _DECODE_ERRORS:
         raise not_an_image from None

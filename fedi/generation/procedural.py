@@ -63,6 +63,7 @@ class _Mood:
     sky: bool = False         # a time of day or weather: its hues colour the sky before those of places
 
 
+_words: tuple[str, ...]
 _MOODS: dict[str, _Mood] = {}
 for _words, _mood in (
     (("sunset", "dusk", "evening", "twilight"), _Mood((24, 345, 275), 1.1, sky=True)),

@@ -6,8 +6,17 @@ added to a field by AddField was never created. So the indexes live here, as pla
 each is created unless an index already starts with the same columns. tests/unit/test_migrations.py
 checks that every one exists after the migrations, so a later table rebuild that drops one is caught."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+
+if TYPE_CHECKING:
+    from tortoise.backends.base.client import BaseDBAsyncClient
+    from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+    from tortoise.migrations.schema_generator.state_apps import StateApps
 
 INDEXES: list[tuple[str, tuple[str, ...]]] = [
     ("posts", ("account_id", "id")),        # a profile's posts, newest first
@@ -40,7 +49,7 @@ INDEXES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-async def existing_indexes(client, table: str) -> list[tuple[str, ...]]:
+async def existing_indexes(client: BaseDBAsyncClient, table: str) -> list[tuple[str, ...]]:
     """The column lists of a table's indexes (primary key and unique constraints included)."""
     if client.capabilities.dialect == "sqlite":
         out = []
@@ -62,7 +71,7 @@ def covered(columns: tuple[str, ...], indexes: list[tuple[str, ...]]) -> bool:
     return any(index[:len(columns)] == columns for index in indexes)
 
 
-async def create_indexes(apps, schema_editor) -> None:
+async def create_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     client = schema_editor.client
     for table, columns in INDEXES:
         if covered(columns, await existing_indexes(client, table)):

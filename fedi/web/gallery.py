@@ -3,7 +3,7 @@ and notifications (GET only; the forms are in forms.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from quart import Blueprint, Response, redirect, request
@@ -118,7 +118,8 @@ async def home() -> Response:
     me = await current_user()
     if me is None:
         return login_redirect()
-    followed = list(await Follow.filter(follower=me, accepted=True).values_list("target_id", flat=True))
+    followed = list(cast(list[int], await Follow.filter(follower=me, accepted=True)
+                         .values_list("target_id", flat=True)))
     query = Post.filter(deleted_at=None).filter(
         Q(account_id=me.id) | Q(account_id__in=followed or [0], visibility__in=["public", "unlisted", "private"]))
     posts = list(await older(ai_filter(query, me)).order_by("-id").limit(PAGE_SIZE))

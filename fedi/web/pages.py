@@ -75,8 +75,8 @@ async def build_cards(posts: list[Post], viewer: Account | None, filters: Active
     """Posts (boosts shown as what they boost) as grid cards, in a fixed number of queries; with the
     viewer's `filters` for the page (filtering.page_filters), as filtering.filter_cards leaves them."""
     inner = {p.id: p for p in await Post.filter(id__in=[p.reblog_of_id for p in posts if p.reblog_of_id])}
-    shown = [(p, inner.get(p.reblog_of_id) if p.reblog_of_id else p) for p in posts]
-    shown = [(outer, post) for outer, post in shown if post is not None and post.deleted_at is None]
+    pairs = [(p, inner.get(p.reblog_of_id) if p.reblog_of_id else p) for p in posts]
+    shown = [(outer, post) for outer, post in pairs if post is not None and post.deleted_at is None]
     accounts = {a.id: a for a in await Account.filter(
         id__in={p.account_id for pair in shown for p in pair})}
     media = await media_by_post([post.id for _, post in shown])
