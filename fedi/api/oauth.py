@@ -445,15 +445,21 @@ def _nonce() -> str:
     return cookie if cookie and _NONCE_RE.match(cookie) else secrets.token_urlsafe(24)
 
 
-@bp.get("/oauth/authorize")
-async def authorize_form() -> Response:
-    args = await params()
+async def _checked_request(args: dict[str, Any]) -> AuthRequest | Response:
+    """The authorization request both forms are about, or the page (or redirect) that refuses it."""
     try:
-        req = await auth_request(args)
+        return await auth_request(args)
     except PageError as exc:
         return message_page("Authorization failed", exc.message, exc.status)
     except RedirectError as exc:
         return _redirect_error(exc)
+
+
+@bp.get("/oauth/authorize")
+async def authorize_form() -> Response:
+    req = await _checked_request(await params())
+    if isinstance(req, Response):
+        return req
     return login_page(req, _nonce())
 
 
@@ -476,12 +482,9 @@ async def _login(username: str, password: str) -> Account | None:
 @bp.post("/oauth/authorize")
 async def authorize_submit() -> Response:
     args = await params()
-    try:
-        req = await auth_request(args)
-    except PageError as exc:
-        return message_page("Authorization failed", exc.message, exc.status)
-    except RedirectError as exc:
-        return _redirect_error(exc)
+    req = await _checked_request(args)
+    if isinstance(req, Response):
+        return req
     cookie = request.cookies.get(CSRF_COOKIE)
     if not csrf_ok(str(args.get("csrf_token") or ""), cookie, req):
         return message_page("Authorization failed", "This form has expired or did not come from this server. "
