@@ -9,6 +9,7 @@ from quart import Blueprint, Response, request, send_from_directory
 from fedi.errors import Gone, NotFound
 from fedi.models import Account, Activity, Follow, Like, Media, Post, Tombstone
 from fedi.web.common import ap_response, json_response, st, wants_activitypub
+from fedi.web.fastpath import ACTOR_CACHE
 from outbox import build
 
 bp = Blueprint("activitypub", __name__)
@@ -36,7 +37,9 @@ async def actor(name: str) -> Response:
         from fedi.web.pages import profile_page
         return await profile_page(account)
     s = st()
-    return ap_response(s.account_doc("actor", account, lambda: build.with_context(build.actor(account, s.urls))))
+    resp = ap_response(s.account_doc("actor", account, lambda: build.with_context(build.actor(account, s.urls))))
+    resp.headers["Cache-Control"] = ACTOR_CACHE
+    return resp
 
 
 @bp.get("/actor")

@@ -22,6 +22,10 @@ from urllib.parse import parse_qsl
 from fedi.state import State
 
 AS2 = b"application/activity+json"
+# As Mastodon: shared caches (a CDN, a reverse proxy) may keep a WebFinger answer 3 days and an actor
+# document 3 minutes; the Quart routes send the same.
+WEBFINGER_CACHE = "public, max-age=259200"
+ACTOR_CACHE = "public, max-age=180"
 WEBFINGER = "/.well-known/webfinger"
 USERS = "/users/"
 
@@ -68,7 +72,7 @@ def cached_response(state: State, scope: dict[str, Any]) -> tuple[bytes, list[tu
         if body is None:
             return None
         return body, [(b"content-type", b"application/jrd+json"), (b"content-length", b"%d" % len(body)),
-                      (b"access-control-allow-origin", b"*")]
+                      (b"access-control-allow-origin", b"*"), (b"cache-control", WEBFINGER_CACHE.encode())]
     if path.startswith(USERS):
         name = path[len(USERS):]
         if not name or "/" in name:
@@ -82,7 +86,8 @@ def cached_response(state: State, scope: dict[str, Any]) -> tuple[bytes, list[tu
         body = state.cached_doc("actor", account)
         if body is None:
             return None
-        return body, [(b"content-type", AS2), (b"content-length", b"%d" % len(body)), (b"vary", b"Accept")]
+        return body, [(b"content-type", AS2), (b"content-length", b"%d" % len(body)), (b"vary", b"Accept"),
+                      (b"cache-control", ACTOR_CACHE.encode())]
     return None
 
 

@@ -11,7 +11,7 @@ from fedi import SOFTWARE, __version__
 from fedi.errors import BadRequest, NotFound
 from fedi.models import Account, Post
 from fedi.web.common import json_response, st
-from fedi.web.fastpath import account_name
+from fedi.web.fastpath import WEBFINGER_CACHE, account_name
 
 bp = Blueprint("wellknown", __name__)
 
@@ -26,7 +26,8 @@ async def webfinger() -> Response:
     if account is None or account.suspended:
         raise NotFound(f"no such account: {resource}")
     return json_response(st().account_doc("webfinger", account, lambda: _jrd(account)),
-                         content_type="application/jrd+json", headers={"Access-Control-Allow-Origin": "*"})
+                         content_type="application/jrd+json",
+                         headers={"Access-Control-Allow-Origin": "*", "Cache-Control": WEBFINGER_CACHE})
 
 
 def _jrd(account: Account) -> dict[str, Any]:

@@ -75,6 +75,7 @@ async def test_cached_discovery_documents_are_what_quart_serves(app_ctx: Any) ->
     assert orjson.loads(first["body"])["subject"] == "acct:alice@fedi.test"
     assert (b"content-type", b"application/jrd+json") in first["headers"]
     assert (b"access-control-allow-origin", b"*") in first["headers"]
+    assert (b"cache-control", b"public, max-age=259200") in first["headers"]   # as Mastodon
 
     # Every way of naming alice is served from the cache once Quart has served her once.
     for query in (acct, "resource=" + quote("acct:alice@fedi.test", safe=""), "resource=alice@fedi.test",
@@ -90,6 +91,7 @@ async def test_cached_discovery_documents_are_what_quart_serves(app_ctx: Any) ->
     doc = orjson.loads(actor["body"])
     assert doc["id"] == "https://fedi.test/users/alice" and doc["type"] == "Person"
     assert (b"vary", b"Accept") in actor["headers"]
+    assert (b"cache-control", b"public, max-age=180") in actor["headers"]
     for accept in (AS2, LD, "application/ld+json", f"{AS2}, {LD}"):
         answer = await _both(inst, "/users/alice", accept=accept)
         assert answer["status"] == 200 and answer["fast"], accept
