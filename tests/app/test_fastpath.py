@@ -143,3 +143,25 @@ async def test_changes_show_at_once(app_ctx: Any) -> None:
                                 ("/.well-known/webfinger", "resource=acct:alice@fedi.test", "")):
         answer = await _both(inst, path, query, accept)
         assert answer["status"] == 404 and not answer["fast"], path
+
+
+async def test_a_fast_path_hit_near_expiry_renews_the_entry_in_the_background(app_ctx: Any) -> None:
+    """In an entry's last second the fast path starts one reload (outside any Quart request) and still
+    answers from cache; the next request is served from the renewed entry."""
+    from fedi.state import LOCAL_TTL
+    inst = app_ctx
+    await inst.user("alice")
+    await _both(inst, "/users/alice", accept=AS2)
+    stamp, account = inst.state.local_cache["alice"]
+    inst.state.local_cache["alice"] = (stamp - (LOCAL_TTL - 0.5), account)   # half a second left
+    answer = await _call(inst.app.asgi_app, "/users/alice", accept=AS2)
+    assert answer["status"] == 200 and answer["fast"]
+    loading = inst.state.local_loading["alice"]
+    renewed = await loading
+    assert renewed is not None and renewed.username == "alice"
+    fresh_stamp, fresh = inst.state.local_cache["alice"]
+    assert fresh is renewed and fresh_stamp > stamp - (LOCAL_TTL - 0.5)
+    # the document is rebuilt once for the new object (through Quart), then served fast again
+    rebuilt = await _call(inst.app.asgi_app, "/users/alice", accept=AS2)
+    assert rebuilt["status"] == 200 and not rebuilt["fast"]
+    assert (await _call(inst.app.asgi_app, "/users/alice", accept=AS2))["fast"]
