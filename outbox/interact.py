@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -170,7 +171,7 @@ async def _send_featured_change(state: State, actor: Account, post: Post, builde
     await enqueue(state, actor, doc, await follower_inboxes(actor), post_id=post.id, store=False)
 
 
-async def _featured_change(state: State, post: Post, work: Any) -> Post:
+async def _featured_change(state: State, post: Post, work: Callable[[], Awaitable[bool]]) -> Post:
     """Run a pin/unpin transaction; wake delivery when it queued something; the post as it now is."""
     if await atomic(work):
         state.wake_delivery()

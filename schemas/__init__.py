@@ -112,13 +112,22 @@ def _inline(direction: str, node: Any, base: str, seen: tuple[str, ...] = ()) ->
 
 
 @cache
+def _inlined(direction: str, kind: str) -> dict[str, Any] | None:
+    """The kind's schema with its $refs inlined (_inline), or None when a $ref is recursive."""
+    try:
+        return _inline(direction, _load(direction, f"{kind}.json"), f"{kind}.json")  # type: ignore[no-any-return]
+    except RecursionError:
+        return None
+
+
+@cache
 def _validator(direction: str, kind: str) -> Draft202012Validator:
     schema = _load(direction, f"{kind}.json")
     Draft202012Validator.check_schema(schema)
-    try:
-        return Draft202012Validator(_inline(direction, schema, f"{kind}.json"))
-    except RecursionError:
+    inlined = _inlined(direction, kind)
+    if inlined is None:
         return Draft202012Validator(schema, registry=_registry(direction))
+    return Draft202012Validator(inlined)
 
 
 @cache
@@ -128,11 +137,10 @@ def _compiled(direction: str, kind: str) -> Callable[[Any], Any] | None:
     is taken from it: a document it refuses goes through jsonschema for the error message, and
     jsonschema's verdict stands. The schemas use no keyword newer than draft 7, which fastjsonschema
     implements; tests/unit/test_fixtures_schemas.py checks the two agree."""
-    try:
-        schema = _inline(direction, _load(direction, f"{kind}.json"), f"{kind}.json")
-    except RecursionError:
+    inlined = _inlined(direction, kind)
+    if inlined is None:
         return None
-    schema = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+    schema = {k: v for k, v in inlined.items() if k not in ("$schema", "$id")}
     return fastjsonschema.compile(schema, use_default=False, use_formats=False)
 
 

@@ -6,11 +6,25 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from fedi import progress
 from fedi.cli.common import CliError, find_post, state_for, wake_server
 from fedi.config import Config
 from fedi.errors import ConfigError
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str],
+                empty: str | None = None) -> None:
+    """A listing: JSON with --json, else one line per row (and `empty` when there are none)."""
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows and empty is not None:
+        print(empty)
+    for row in rows:
+        print(line(row))
 
 
 async def cmd_user_create(cfg: Config, args: argparse.Namespace) -> None:
@@ -22,13 +36,9 @@ async def cmd_user_create(cfg: Config, args: argparse.Namespace) -> None:
 
 async def cmd_user_list(cfg: Config, args: argparse.Namespace) -> None:
     from fedi.admin import user_rows
-    rows = await user_rows()
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return
-    for r in rows:  # the first three columns as before; counts after them
-        print(f"{r['username']}\t{r['display_name']}\t{r['state']}\tposts={r['posts']}\t"
-              f"followers={r['followers']}\tfollowing={r['following']}")
+    # the first three columns as before; counts after them
+    _print_rows(await user_rows(), args.json, lambda r: f"{r['username']}\t{r['display_name']}\t{r['state']}\t"
+                f"posts={r['posts']}\tfollowers={r['followers']}\tfollowing={r['following']}")
 
 
 async def cmd_user_suspend(cfg: Config, args: argparse.Namespace) -> None:
@@ -83,14 +93,8 @@ async def cmd_domain_unblock(cfg: Config, args: argparse.Namespace) -> None:
 
 async def cmd_domain_list(cfg: Config, args: argparse.Namespace) -> None:
     from fedi.admin import list_blocks
-    rows = await list_blocks()
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        print("no blocked domains")
-    for r in rows:
-        print(f"{r['domain']}\t{r['created_at']}\t{r['reason']}")
+    _print_rows(await list_blocks(), args.json, lambda r: f"{r['domain']}\t{r['created_at']}\t{r['reason']}",
+                "no blocked domains")
 
 
 async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
@@ -123,16 +127,14 @@ async def cmd_deliveries(cfg: Config, args: argparse.Namespace) -> None:
     out = [{"inbox": d.inbox, "activity": d.activity_uri, "state": d.state, "attempts": d.attempts,
             "last_status": d.last_status, "last_error": d.last_error,
             "next_try": d.next_try.isoformat() if d.state == "pending" else None} for d in rows]
-    if args.json:
-        print(json.dumps(out, indent=2))
-        return
-    if not out:
-        print("no deliveries")
-    for d in out:
-        status = d["last_status"] or "-"
-        extra = f" next try {d['next_try']}" if d["next_try"] else ""
-        err = f" ({d['last_error']})" if d["last_error"] and d["state"] != "done" else ""
-        print(f"{d['state']:8} {status!s:>4} tries={d['attempts']} {d['inbox']}{err}{extra}")
+    _print_rows(out, args.json, _delivery_line, "no deliveries")
+
+
+def _delivery_line(d: dict[str, Any]) -> str:
+    status = d["last_status"] or "-"
+    extra = f" next try {d['next_try']}" if d["next_try"] else ""
+    err = f" ({d['last_error']})" if d["last_error"] and d["state"] != "done" else ""
+    return f"{d['state']:8} {status!s:>4} tries={d['attempts']} {d['inbox']}{err}{extra}"
 
 
 async def _deliveries_summary(args: argparse.Namespace) -> None:

@@ -57,9 +57,10 @@ async def edit_submit(post_id: int) -> Response:
     post = await own_post(post_id, me)
     form = await request.form
     media = await Media.filter(post_id=post.id).order_by("position", "id")
-    values: dict[str, Any] = {"caption": str(form.get("caption", "")).strip()[:5000],
-              "spoiler_text": str(form.get("spoiler_text", "")).strip()[:500],
-              "alt": {m.id: str(form.get(f"alt{m.id}", m.description or "")).strip()[:1500] for m in media}}
+    values: dict[str, Any] = {
+        "caption": str(form.get("caption", "")).strip()[:5000],
+        "spoiler_text": str(form.get("spoiler_text", "")).strip()[:500],
+        "alt": {m.id: str(form.get(f"alt{m.id}", m.description or "")).strip()[:1500] for m in media}}
     try:
         for n, m in enumerate(media, 1):     # an alt text may be improved, not removed
             if m.description and not values["alt"][m.id]:

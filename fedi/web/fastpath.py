@@ -26,6 +26,7 @@ AS2 = b"application/activity+json"
 # document 3 minutes; the Quart routes send the same.
 WEBFINGER_CACHE = "public, max-age=259200"
 ACTOR_CACHE = "public, max-age=180"
+_WEBFINGER_CACHE, _ACTOR_CACHE = WEBFINGER_CACHE.encode(), ACTOR_CACHE.encode()
 WEBFINGER = "/.well-known/webfinger"
 USERS = "/users/"
 
@@ -72,7 +73,7 @@ def cached_response(state: State, scope: dict[str, Any]) -> tuple[bytes, list[tu
         if body is None:
             return None
         return body, [(b"content-type", b"application/jrd+json"), (b"content-length", b"%d" % len(body)),
-                      (b"access-control-allow-origin", b"*"), (b"cache-control", WEBFINGER_CACHE.encode())]
+                      (b"access-control-allow-origin", b"*"), (b"cache-control", _WEBFINGER_CACHE)]
     if path.startswith(USERS):
         name = path[len(USERS):]
         if not name or "/" in name:
@@ -87,7 +88,7 @@ def cached_response(state: State, scope: dict[str, Any]) -> tuple[bytes, list[tu
         if body is None:
             return None
         return body, [(b"content-type", AS2), (b"content-length", b"%d" % len(body)), (b"vary", b"Accept"),
-                      (b"cache-control", ACTOR_CACHE.encode())]
+                      (b"cache-control", _ACTOR_CACHE)]
     return None
 
 

@@ -17,8 +17,10 @@ AS2 = "application/activity+json"
 LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
 
-async def _call(asgi: Any, path: str, query: str = "", accept: str = "", method: str = "GET") -> dict[str, Any]:
-    """One request through an ASGI callable, as hypercorn makes it; the answer as status, headers, body."""
+async def _call(asgi: Any, state: Any, path: str, query: str = "", accept: str = "",
+                method: str = "GET") -> dict[str, Any]:
+    """One request through an ASGI callable, as hypercorn makes it; the answer as status, headers, body,
+    and whether the fast path could answer it (asked before the call fills any cache)."""
     headers = [(b"host", b"fedi.test")] + ([(b"accept", accept.encode())] if accept else [])
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
              "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
@@ -39,7 +41,7 @@ async def _call(asgi: Any, path: str, query: str = "", accept: str = "", method:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    fast = cached_response_for(scope)   # would the fast path answer it (before the call fills any cache)
+    fast = cached_response(state, scope) is not None
     await asgi(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     return {"status": start["status"],
@@ -48,18 +50,10 @@ async def _call(asgi: Any, path: str, query: str = "", accept: str = "", method:
             "fast": fast}
 
 
-_STATE: list[Any] = []
-
-
-def cached_response_for(scope: dict[str, Any]) -> bool:
-    return cached_response(_STATE[0], scope) is not None
-
-
 async def _both(inst: Any, path: str, query: str = "", accept: str = "", method: str = "GET") -> dict[str, Any]:
     """The same request through Quart alone and through fedi's app (fast path first); they must agree."""
-    _STATE[:] = [inst.state]
-    quart_only = await _call(lambda *a: Quart.asgi_app(inst.app, *a), path, query, accept, method)
-    fedi = await _call(inst.app.asgi_app, path, query, accept, method)
+    quart_only = await _call(lambda *a: Quart.asgi_app(inst.app, *a), inst.state, path, query, accept, method)
+    fedi = await _call(inst.app.asgi_app, inst.state, path, query, accept, method)
     assert (fedi["status"], fedi["headers"]) == (quart_only["status"], quart_only["headers"]), (path, query)
     if method != "HEAD":
         assert fedi["body"] == quart_only["body"], (path, query)
@@ -154,7 +148,7 @@ async def test_a_fast_path_hit_near_expiry_renews_the_entry_in_the_background(ap
     await _both(inst, "/users/alice", accept=AS2)
     stamp, account = inst.state.local_cache["alice"]
     inst.state.local_cache["alice"] = (stamp - (LOCAL_TTL - 0.5), account)   # half a second left
-    answer = await _call(inst.app.asgi_app, "/users/alice", accept=AS2)
+    answer = await _call(inst.app.asgi_app, inst.state, "/users/alice", accept=AS2)
     assert answer["status"] == 200 and answer["fast"]
     loading = inst.state.local_loading["alice"]
     renewed = await loading
@@ -162,6 +156,6 @@ async def test_a_fast_path_hit_near_expiry_renews_the_entry_in_the_background(ap
     fresh_stamp, fresh = inst.state.local_cache["alice"]
     assert fresh is renewed and fresh_stamp > stamp - (LOCAL_TTL - 0.5)
     # the document is rebuilt once for the new object (through Quart), then served fast again
-    rebuilt = await _call(inst.app.asgi_app, "/users/alice", accept=AS2)
+    rebuilt = await _call(inst.app.asgi_app, inst.state, "/users/alice", accept=AS2)
     assert rebuilt["status"] == 200 and not rebuilt["fast"]
-    assert (await _call(inst.app.asgi_app, "/users/alice", accept=AS2))["fast"]
+    assert (await _call(inst.app.asgi_app, inst.state, "/users/alice", accept=AS2))["fast"]
